@@ -1,0 +1,532 @@
+/* niflowtab.c -- packets into bidirectional flows, bounded by a cap on active flows. */
+#include "config.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "ni.h"
+
+/*
+ * A conversation's key with its two ends in canonical order (the smaller
+ * address and port first), so that both directions find the same entry.
+ * Padding is zeroed: keys are compared and hashed as bytes.
+ */
+struct fkey {
+	uint8_t		a[16], b[16];
+	uint16_t	pa, pb;
+	uint8_t		proto, family, echo, pad;
+};
+
+/* State bits, folded into enum ni_state when the flow is written. */
+#define ST_SYN		0x01	/* SYN from the initiator */
+#define ST_SYNACK	0x02	/* SYN+ACK from the responder */
+#define ST_ACKED	0x04	/* the initiator acknowledged the SYN+ACK */
+#define ST_FIN		0x08
+#define ST_RST		0x10
+#define ST_RSTRESP	0x20	/* RST from the responder */
+#define ST_ICMPERR	0x40	/* an ICMP error answered the initiator */
+#define ST_DONE		0x80	/* RST or FIN both ways: linger, then end */
+
+#define FINFWD		0x01
+#define FINREV		0x02
+
+#define NIL		0u
+#define APP_TRIES	4	/* payload packets looked at for a name */
+#define LINGER		(2 * 1000000)	/* after RST or both FINs */
+#define NFRAG		4096
+
+struct flow {
+	struct fkey	 k;
+	uint32_t	 hnext;		/* bucket chain, or the free list */
+	uint32_t	 prev, next;	/* list by last activity */
+	uint32_t	 hash;
+	ni_time		 start, end;
+	uint64_t	 pkts[2], bytes[2];	/* [0] from the initiator */
+	uint8_t		 flags[2];
+	uint8_t		 init_a;	/* the initiator is end a of the key */
+	uint8_t		 st, fin, apptries, list;
+	int16_t		 vlan;
+	char		*app;
+};
+
+/* Two lists: flows still open, and flows that ended but may linger. */
+struct list {
+	uint32_t	 head, tail;
+};
+
+struct frag {
+	struct ni_addr	 src, dst;
+	uint32_t	 id;
+	uint16_t	 sport, dport;
+	uint8_t		 proto, used;
+};
+
+struct ni_flowtab {
+	struct ni_flowtab_conf	 conf;
+	ni_flow_out		 out;
+	void			*arg;
+	struct flow		*pool;		/* pool[0] is never used */
+	uint32_t		 npool, cap, freelist;
+	uint32_t		*bucket;
+	uint32_t		 nbucket;	/* a power of two */
+	size_t			 nflows;
+	struct list		 l[2];
+	ni_time			 now;
+	struct frag		*frag;
+	struct ni_flowtab_stats	 st;
+};
+
+static uint32_t
+hashkey(const struct fkey *k)
+{
+	uint64_t	 w[5], h = 0x243f6a8885a308d3ULL;
+	int		 i;
+
+	memcpy(w, k, sizeof(w));
+	for (i = 0; i < 5; i++) {
+		h = (h ^ w[i]) * 0x9e3779b97f4a7c15ULL;
+		h ^= h >> 29;
+	}
+	return (uint32_t)(h ^ h >> 32);
+}
+
+static void
+list_unlink(struct ni_flowtab *t, struct flow *f, uint32_t i)
+{
+	struct list	*l = &t->l[f->list];
+
+	if (f->prev != NIL)
+		t->pool[f->prev].next = f->next;
+	else
+		l->head = f->next;
+	if (f->next != NIL)
+		t->pool[f->next].prev = f->prev;
+	else
+		l->tail = f->prev;
+	(void)i;
+}
+
+static void
+list_append(struct ni_flowtab *t, struct flow *f, uint32_t i, int which)
+{
+	struct list	*l = &t->l[which];
+
+	f->list = (uint8_t)which;
+	f->next = NIL;
+	f->prev = l->tail;
+	if (l->tail != NIL)
+		t->pool[l->tail].next = i;
+	else
+		l->head = i;
+	l->tail = i;
+}
+
+static void
+rehash(struct ni_flowtab *t, uint32_t n)
+{
+	uint32_t	 i, j, w;
+
+	free(t->bucket);
+	t->nbucket = n;
+	t->bucket = ni_calloc(n, sizeof(uint32_t));
+	for (w = 0; w < 2; w++)
+		for (i = t->l[w].head; i != NIL; i = t->pool[i].next) {
+			j = t->pool[i].hash & (n - 1);
+			t->pool[i].hnext = t->bucket[j];
+			t->bucket[j] = i;
+		}
+}
+
+struct ni_flowtab *
+ni_flowtab_new(const struct ni_flowtab_conf *conf, ni_flow_out out, void *arg)
+{
+	struct ni_flowtab	*t;
+
+	t = ni_calloc(1, sizeof(*t));
+	t->conf = *conf;
+	if (t->conf.max_flows == 0 || t->conf.max_flows > UINT32_MAX / 4)
+		t->conf.max_flows = UINT32_MAX / 4;
+	t->out = out;
+	t->arg = arg;
+	t->cap = 1024;
+	t->pool = ni_calloc(t->cap, sizeof(struct flow));
+	t->npool = 1;
+	t->now = INT64_MIN;
+	t->frag = ni_calloc(NFRAG, sizeof(struct frag));
+	rehash(t, 1024);
+	return t;
+}
+
+static enum ni_state
+state_of(const struct flow *f, unsigned proto)
+{
+	if (proto == 6) {
+		if (!(f->st & ST_SYN))
+			return NI_ST_MIDSTREAM;
+		if (!(f->st & ST_SYNACK))
+			return (f->st & ST_RSTRESP) ? NI_ST_REJECTED :
+			    NI_ST_ATTEMPTED;
+		if (!(f->st & ST_ACKED))
+			return NI_ST_HALFOPEN;
+		if (f->st & ST_RST)
+			return NI_ST_RESET;
+		if (f->fin)
+			return NI_ST_CLOSED;
+		return NI_ST_ESTABLISHED;
+	}
+	if (f->pkts[1] > 0)
+		return NI_ST_ESTABLISHED;
+	return (f->st & ST_ICMPERR) ? NI_ST_REJECTED : NI_ST_ATTEMPTED;
+}
+
+/* Writes the flow out and frees its slot. */
+static void
+emit(struct ni_flowtab *t, uint32_t i)
+{
+	struct flow	*f = &t->pool[i];
+	struct ni_flow	 o;
+	uint32_t	*pp;
+	int		 r = f->init_a ? 0 : 1;
+
+	o.start = f->start;
+	o.end = f->end;
+	o.proto = f->k.proto;
+	memset(&o.src, 0, sizeof(o.src));
+	memset(&o.dst, 0, sizeof(o.dst));
+	o.src.family = o.dst.family = f->k.family;
+	memcpy(o.src.a, r == 0 ? f->k.a : f->k.b, 16);
+	memcpy(o.dst.a, r == 0 ? f->k.b : f->k.a, 16);
+	if (f->k.echo) {
+		/* Echo flows are keyed by identifier; report the types. */
+		o.sport = f->k.proto == 1 ? 8 : 128;
+		o.dport = 0;
+	} else {
+		o.sport = r == 0 ? f->k.pa : f->k.pb;
+		o.dport = r == 0 ? f->k.pb : f->k.pa;
+	}
+	if ((f->k.proto == 1 || f->k.proto == 58) && !f->k.echo) {
+		o.sport = f->k.pa >> 8;
+		o.dport = f->k.pa & 0xff;
+	}
+	o.pkts = f->pkts[0];
+	o.bytes = f->bytes[0];
+	o.rpkts = f->pkts[1];
+	o.rbytes = f->bytes[1];
+	o.flags = f->flags[0];
+	o.rflags = f->flags[1];
+	o.state = (uint8_t)state_of(f, f->k.proto);
+	o.vlan = f->vlan;
+	o.app = f->app;
+	t->out(&o, t->arg);
+	t->st.flows++;
+
+	for (pp = &t->bucket[f->hash & (t->nbucket - 1)]; *pp != i;
+	    pp = &t->pool[*pp].hnext)
+		continue;
+	*pp = f->hnext;
+	list_unlink(t, f, i);
+	free(f->app);
+	f->app = NULL;
+	f->hnext = t->freelist;
+	t->freelist = i;
+	t->nflows--;
+}
+
+static void
+expire(struct ni_flowtab *t, ni_time now)
+{
+	uint32_t	 i;
+
+	while ((i = t->l[0].head) != NIL && t->pool[i].end + t->conf.idle <= now) {
+		t->st.idle++;
+		emit(t, i);
+	}
+	while ((i = t->l[1].head) != NIL && t->pool[i].end + LINGER <= now) {
+		t->st.ended++;
+		emit(t, i);
+	}
+}
+
+void
+ni_flowtab_expire(struct ni_flowtab *t, ni_time now)
+{
+	if (now > t->now)
+		t->now = now;
+	expire(t, t->now);
+}
+
+static uint32_t
+lookup(struct ni_flowtab *t, const struct fkey *k, uint32_t h)
+{
+	uint32_t	 i;
+
+	for (i = t->bucket[h & (t->nbucket - 1)]; i != NIL;
+	    i = t->pool[i].hnext)
+		if (t->pool[i].hash == h && memcmp(&t->pool[i].k, k,
+		    sizeof(*k)) == 0)
+			return i;
+	return NIL;
+}
+
+static uint32_t
+insert(struct ni_flowtab *t, const struct fkey *k, uint32_t h)
+{
+	struct flow	*f;
+	uint32_t	 i, j;
+
+	if (t->nflows >= t->conf.max_flows) {
+		/* The least recently active flow makes room; counted. */
+		j = t->l[1].head != NIL ? t->l[1].head : t->l[0].head;
+		t->st.evicted++;
+		emit(t, j);
+	}
+	if (t->freelist != NIL) {
+		i = t->freelist;
+		t->freelist = t->pool[i].hnext;
+	} else {
+		if (t->npool == t->cap) {
+			t->cap *= 2;
+			t->pool = ni_reallocarray(t->pool, t->cap,
+			    sizeof(struct flow));
+		}
+		i = t->npool++;
+	}
+	f = &t->pool[i];
+	memset(f, 0, sizeof(*f));
+	f->k = *k;
+	f->hash = h;
+	j = h & (t->nbucket - 1);
+	f->hnext = t->bucket[j];
+	t->bucket[j] = i;
+	list_append(t, f, i, 0);
+	if (++t->nflows > t->nbucket)
+		rehash(t, t->nbucket * 2);
+	return i;
+}
+
+/* Builds the canonical key; *fwd_a tells whether the packet's src is end a. */
+static void
+makekey(const struct ni_addr *s, uint16_t sp, const struct ni_addr *d,
+    uint16_t dp, uint8_t proto, struct fkey *k, int *src_is_a)
+{
+	int	 c;
+
+	memset(k, 0, sizeof(*k));
+	k->proto = proto;
+	k->family = s->family;
+	c = memcmp(s->a, d->a, 16);
+	if (c < 0 || (c == 0 && sp <= dp)) {
+		memcpy(k->a, s->a, 16);
+		memcpy(k->b, d->a, 16);
+		k->pa = sp;
+		k->pb = dp;
+		*src_is_a = 1;
+	} else {
+		memcpy(k->a, d->a, 16);
+		memcpy(k->b, s->a, 16);
+		k->pa = dp;
+		k->pb = sp;
+		*src_is_a = 0;
+	}
+}
+
+static void
+pktkey(const struct ni_pkt *p, struct fkey *k, int *src_is_a)
+{
+	if (p->echo) {
+		makekey(&p->src, p->echoid, &p->dst, p->echoid, p->proto, k,
+		    src_is_a);
+		k->echo = 1;
+	} else if (p->proto == 1 || p->proto == 58) {
+		/* Other ICMP: one flow per direction, type and code. */
+		memset(k, 0, sizeof(*k));
+		k->proto = p->proto;
+		k->family = p->src.family;
+		memcpy(k->a, p->src.a, 16);
+		memcpy(k->b, p->dst.a, 16);
+		k->pa = (uint16_t)(p->sport << 8 | p->dport);
+		*src_is_a = 1;
+	} else
+		makekey(&p->src, p->sport, &p->dst, p->dport, p->proto, k,
+		    src_is_a);
+}
+
+static struct frag *
+fragslot(struct ni_flowtab *t, const struct ni_pkt *p)
+{
+	uint32_t	 h = p->fragid * 2654435761u;
+
+	h ^= (uint32_t)p->src.a[0] << 24 | (uint32_t)p->src.a[3] << 16 |
+	    (uint32_t)p->dst.a[3] << 8 | p->proto;
+	return &t->frag[(h ^ h >> 16) & (NFRAG - 1)];
+}
+
+/* Later fragments carry no ports: take them from the first one. */
+static int
+defrag(struct ni_flowtab *t, struct ni_pkt *p)
+{
+	struct frag	*fr = fragslot(t, p);
+
+	if (p->frag & NI_FRAG_FIRST) {
+		fr->src = p->src;
+		fr->dst = p->dst;
+		fr->id = p->fragid;
+		fr->proto = p->proto;
+		fr->sport = p->sport;
+		fr->dport = p->dport;
+		fr->used = 1;
+		return 0;
+	}
+	if (!fr->used || fr->id != p->fragid || fr->proto != p->proto ||
+	    memcmp(&fr->src, &p->src, sizeof(p->src)) != 0 ||
+	    memcmp(&fr->dst, &p->dst, sizeof(p->dst)) != 0) {
+		t->st.orphans++;
+		return -1;
+	}
+	p->sport = fr->sport;
+	p->dport = fr->dport;
+	return 0;
+}
+
+/* An ICMP error that quotes a probe of ours marks the probe's flow. */
+static void
+icmp_link(struct ni_flowtab *t, const struct ni_pkt *p)
+{
+	struct fkey	 k;
+	uint32_t	 i;
+	int		 a;
+
+	makekey(&p->qsrc, p->qsport, &p->qdst, p->qdport, p->qproto, &k, &a);
+	if ((i = lookup(t, &k, hashkey(&k))) != NIL &&
+	    t->pool[i].init_a == (uint8_t)a) {
+		t->pool[i].st |= ST_ICMPERR;
+		t->st.icmp_linked++;
+	}
+}
+
+void
+ni_flowtab_add(struct ni_flowtab *t, const struct ni_pkt *cp)
+{
+	struct ni_pkt	 pk;
+	const struct ni_pkt *p = cp;
+	struct fkey	 k;
+	struct flow	*f;
+	uint32_t	 h, i;
+	int		 src_a, dir;
+	uint8_t		 fl;
+	char		 app[300];
+
+	t->st.packets++;
+	if (p->ts > t->now)
+		t->now = p->ts;
+	if (p->frag) {
+		pk = *cp;
+		if (defrag(t, &pk) == -1)
+			return;
+		p = &pk;
+	}
+	pktkey(p, &k, &src_a);
+	h = hashkey(&k);
+	fl = p->tcpflags;
+	i = lookup(t, &k, h);
+	if (i != NIL) {
+		f = &t->pool[i];
+		if (p->ts - f->start >= t->conf.active) {
+			t->st.active++;
+			emit(t, i);
+			i = NIL;
+		} else if (p->proto == 6 && (f->st & ST_DONE) &&
+		    (fl & (NI_TH_SYN | NI_TH_ACK)) == NI_TH_SYN) {
+			/* The same ports again: a new connection. */
+			t->st.ended++;
+			emit(t, i);
+			i = NIL;
+		}
+	}
+	if (i == NIL) {
+		i = insert(t, &k, h);
+		f = &t->pool[i];
+		f->start = p->ts;
+		f->vlan = (int16_t)p->vlan;
+		/* A SYN+ACK first means we missed the SYN: its receiver began. */
+		f->init_a = (uint8_t)(p->proto == 6 &&
+		    (fl & (NI_TH_SYN | NI_TH_ACK)) == (NI_TH_SYN | NI_TH_ACK) ?
+		    !src_a : src_a);
+	} else {
+		f = &t->pool[i];
+		list_unlink(t, f, i);
+		list_append(t, f, i, f->list);
+	}
+	dir = (uint8_t)src_a == f->init_a ? 0 : 1;
+	if (p->ts < f->start)
+		f->start = p->ts;
+	if (p->ts > f->end)
+		f->end = p->ts;
+	f->pkts[dir]++;
+	f->bytes[dir] += p->iplen;
+	if (p->proto == 6 && !(p->frag & NI_FRAG_LATER)) {
+		f->flags[dir] |= fl;
+		if (dir == 0 && (fl & NI_TH_SYN) && !(fl & NI_TH_ACK))
+			f->st |= ST_SYN;
+		if (dir == 1 && (fl & (NI_TH_SYN | NI_TH_ACK)) ==
+		    (NI_TH_SYN | NI_TH_ACK))
+			f->st |= ST_SYNACK;
+		if (dir == 0 && (f->st & ST_SYNACK) && (fl & NI_TH_ACK) &&
+		    !(fl & NI_TH_SYN))
+			f->st |= ST_ACKED;
+		if (fl & NI_TH_FIN)
+			f->fin |= dir == 0 ? FINFWD : FINREV;
+		if (fl & NI_TH_RST)
+			f->st |= dir == 0 ? ST_RST : ST_RST | ST_RSTRESP;
+		if (!(f->st & ST_DONE) && ((fl & NI_TH_RST) ||
+		    f->fin == (FINFWD | FINREV))) {
+			f->st |= ST_DONE;
+			list_unlink(t, f, i);
+			list_append(t, f, i, 1);
+		}
+	}
+	if (t->conf.want_app && f->app == NULL && p->paylen > 0 &&
+	    f->apptries < APP_TRIES) {
+		f->apptries++;
+		if (ni_app_extract(p, app, sizeof(app)) > 0)
+			f->app = ni_strdup(app);
+	}
+	if (p->icmperr)
+		icmp_link(t, p);
+	expire(t, t->now);
+}
+
+void
+ni_flowtab_flush(struct ni_flowtab *t)
+{
+	uint32_t	 i;
+	int		 w;
+
+	/* Oldest activity first, ended flows before open ones. */
+	for (w = 1; w >= 0; w--)
+		while ((i = t->l[w].head) != NIL)
+			emit(t, i);
+}
+
+void
+ni_flowtab_getstats(const struct ni_flowtab *t, struct ni_flowtab_stats *s)
+{
+	*s = t->st;
+}
+
+void
+ni_flowtab_free(struct ni_flowtab **tp)
+{
+	struct ni_flowtab	*t = *tp;
+	uint32_t		 i;
+
+	if (t == NULL)
+		return;
+	for (i = 1; i < t->npool; i++)
+		free(t->pool[i].app);
+	free(t->pool);
+	free(t->bucket);
+	free(t->frag);
+	free(t);
+	*tp = NULL;
+}

@@ -1,0 +1,502 @@
+/* ni-capture -- turn packets from capture files or an interface into ni-flow(5) records. */
+#include "config.h"
+
+#include <sys/types.h>
+
+#include <err.h>
+#include <errno.h>
+#include <getopt.h>
+#include <grp.h>
+#include <limits.h>
+#include <poll.h>
+#include <pwd.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+#include <zlib.h>
+
+#include <pcap/pcap.h>
+
+#include "ni.h"
+
+struct capture {
+	struct ni_flowtab	*tab;
+	struct ni_flow_writer	*fw;
+	int			 dlt;
+	uint64_t		 skipped[NI_NSKIP];
+	uint64_t		 read;
+	const char		*name;
+	int			 progress;	/* stderr is a terminal */
+	time_t			 lastshown;
+};
+
+static volatile sig_atomic_t	 stop;
+static pcap_t			*current;
+
+static void	 on_packet(u_char *, const struct pcap_pkthdr *, const u_char *);
+static void	 on_flow(const struct ni_flow *, void *);
+static int	 read_file(struct capture *, const char *, const char *);
+static int	 live(struct capture *, const char *, const char *, int, int,
+		    const char *);
+static void	 drop_privileges(const char *);
+static void	 print_stats(const struct capture *, pcap_t *);
+static void	 usage(void) __attribute__((__noreturn__));
+
+static const struct option longopts[] = {
+	{ "active-timeout",	required_argument,	NULL,	'A' },
+	{ "filter",		required_argument,	NULL,	'f' },
+	{ "help",		no_argument,		NULL,	'h' },
+	{ "idle-timeout",	required_argument,	NULL,	'I' },
+	{ "interface",		required_argument,	NULL,	'i' },
+	{ "max-flows",		required_argument,	NULL,	'm' },
+	{ "no-app",		no_argument,		NULL,	'N' },
+	{ "no-promisc",		no_argument,		NULL,	'p' },
+	{ "read",		no_argument,		NULL,	'r' },
+	{ "snaplen",		required_argument,	NULL,	's' },
+	{ "stats",		no_argument,		NULL,	'S' },
+	{ "user",		required_argument,	NULL,	'u' },
+	{ "version",		no_argument,		NULL,	'V' },
+	{ NULL,			0,			NULL,	0 }
+};
+
+static void
+on_signal(int sig)
+{
+	(void)sig;
+	stop = 1;
+	if (current != NULL)
+		pcap_breakloop(current);
+}
+
+static long long
+number(const char *opt, const char *s, long long min, long long max)
+{
+	const char	*errstr;
+	long long	 v;
+
+	v = strtonum(s, min, max, &errstr);
+	if (errstr != NULL)
+		errx(1, "%s %s: %s (%lld to %lld)", opt, s, errstr, min, max);
+	return v;
+}
+
+/* The BPF expression is the operands joined by spaces, as tcpdump takes it. */
+static char *
+join(char **argv)
+{
+	size_t	 len = 1;
+	char	**a, *s;
+
+	for (a = argv; *a != NULL; a++)
+		len += strlen(*a) + 1;
+	s = ni_calloc(len, 1);
+	for (a = argv; *a != NULL; a++) {
+		if (a != argv)
+			strcat(s, " ");
+		strcat(s, *a);
+	}
+	return s;
+}
+
+int
+main(int argc, char *argv[])
+{
+	struct ni_flowtab_conf	 conf;
+	struct capture		 cap;
+	struct sigaction	 sa;
+	const char		*iface = NULL, *user = NULL;
+	char			*filter = NULL;
+	int			 ch, rflag = 0, stats = 0, promisc = 1, rval = 0;
+	int			 snaplen = 1024;
+
+	memset(&conf, 0, sizeof(conf));
+	conf.idle = 60 * 1000000LL;
+	conf.active = 300 * 1000000LL;
+	conf.max_flows = 1000000;
+	conf.want_app = 1;
+	while ((ch = getopt_long(argc, argv, "A:f:hI:i:m:Nprs:Su:V", longopts,
+	    NULL)) != -1) {
+		switch (ch) {
+		case 'A':
+			conf.active = number("-A", optarg, 1, 86400 * 7) *
+			    1000000LL;
+			break;
+		case 'f':
+			filter = ni_strdup(optarg);
+			break;
+		case 'I':
+			conf.idle = number("-I", optarg, 1, 86400 * 7) *
+			    1000000LL;
+			break;
+		case 'i':
+			iface = optarg;
+			break;
+		case 'm':
+			conf.max_flows = (size_t)number("-m", optarg, 1,
+			    UINT32_MAX / 4);
+			break;
+		case 'N':
+			conf.want_app = 0;
+			break;
+		case 'p':
+			promisc = 0;
+			break;
+		case 'r':
+			rflag = 1;
+			break;
+		case 's':
+			snaplen = (int)number("-s", optarg, 64, 262144);
+			break;
+		case 'S':
+			stats = 1;
+			break;
+		case 'u':
+			user = optarg;
+			break;
+		case 'V':
+			printf("ni-capture %s (%s)\n", PACKAGE_VERSION,
+			    pcap_lib_version());
+			return 0;
+		case 'h':
+		default:
+			usage();
+		}
+	}
+	argc -= optind;
+	argv += optind;
+	if (rflag == (iface != NULL)) {
+		warnx("give either -r with capture files or -i with an "
+		    "interface");
+		usage();
+	}
+	if (iface != NULL && argc > 0) {
+		if (filter != NULL)
+			errx(1, "give the filter either with -f or as operands, "
+			    "not both");
+		filter = join(argv);
+	}
+
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = on_signal;
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+
+	memset(&cap, 0, sizeof(cap));
+	cap.fw = ni_flow_writer_new(stdout, NI_FW_VLAN | NI_FW_APP);
+	cap.tab = ni_flowtab_new(&conf, on_flow, &cap);
+	cap.progress = isatty(STDERR_FILENO);
+
+	if (iface != NULL) {
+		/* Flows must reach the next tool of a pipe as they end. */
+		if (live(&cap, iface, filter, snaplen, promisc, user) == -1)
+			rval = 1;
+	} else {
+		static char	*stdin_only[] = { "-", NULL };
+
+		if (argc == 0)
+			argv = stdin_only;
+		for (; *argv != NULL && !stop; argv++)
+			if (read_file(&cap, *argv, filter) == -1)
+				rval = 1;
+	}
+	ni_flowtab_flush(cap.tab);
+	if (stats)
+		print_stats(&cap, NULL);
+	ni_flowtab_free(&cap.tab);
+	ni_flow_writer_close(&cap.fw);
+	free(filter);
+	if (ni_fclose_out(stdout, "stdout") == -1)
+		rval = 1;
+	return rval;
+}
+
+static void
+on_flow(const struct ni_flow *f, void *arg)
+{
+	struct capture	*cap = arg;
+
+	ni_flow_write(cap->fw, f);
+}
+
+static void
+on_packet(u_char *arg, const struct pcap_pkthdr *h, const u_char *bytes)
+{
+	struct capture	*cap = (struct capture *)arg;
+	struct ni_pkt	 p;
+	enum ni_skip	 why;
+
+	cap->read++;
+	why = ni_pkt_decode(cap->dlt, bytes, h->caplen, h->len, &p);
+	if (why != NI_SKIP_NONE) {
+		cap->skipped[why]++;
+		return;
+	}
+	p.ts = (ni_time)h->ts.tv_sec * 1000000 + h->ts.tv_usec;
+	ni_flowtab_add(cap->tab, &p);
+	if (cap->progress && (cap->read & 0xffff) == 0) {
+		time_t	 now = time(NULL);
+
+		if (now != cap->lastshown) {
+			cap->lastshown = now;
+			fprintf(stderr, "ni-capture: %s: %llu packets\r",
+			    cap->name, (unsigned long long)cap->read);
+		}
+	}
+}
+
+static int
+set_filter(pcap_t *p, const char *name, const char *filter, bpf_u_int32 net)
+{
+	struct bpf_program	 prog;
+
+	if (filter == NULL)
+		return 0;
+	if (pcap_compile(p, &prog, filter, 1, net) == -1) {
+		warnx("%s: filter \"%s\": %s", name, filter, pcap_geterr(p));
+		return -1;
+	}
+	if (pcap_setfilter(p, &prog) == -1) {
+		warnx("%s: %s", name, pcap_geterr(p));
+		pcap_freecode(&prog);
+		return -1;
+	}
+	pcap_freecode(&prog);
+	return 0;
+}
+
+static int
+check_dlt(pcap_t *p, const char *name)
+{
+	int		 dlt = pcap_datalink(p);
+	const char	*dn = pcap_datalink_val_to_name(dlt);
+
+	if (ni_dlt_supported(dlt))
+		return dlt;
+	warnx("%s: link type %s (%d) is not supported; ni-capture(1) lists "
+	    "the ones that are", name, dn != NULL ? dn : "unknown", dlt);
+	return -1;
+}
+
+/* zlib behind a stdio stream, so that libpcap reads .gz captures. */
+static ssize_t
+gz_read(void *cookie, char *buf, size_t n)
+{
+	int	 r = gzread((gzFile)cookie, buf, (unsigned)(n > INT_MAX ?
+	    INT_MAX : n));
+
+	return r < 0 ? -1 : r;
+}
+
+static int
+gz_close(void *cookie)
+{
+	return gzclose((gzFile)cookie) == Z_OK ? 0 : -1;
+}
+
+static FILE *
+open_capture(const char *path)
+{
+	cookie_io_functions_t	 io = { gz_read, NULL, NULL, gz_close };
+	FILE			*fp;
+	gzFile			 gz;
+	int			 c;
+
+	if (strcmp(path, "-") == 0)
+		fp = stdin;
+	else if ((fp = fopen(path, "rb")) == NULL) {
+		warn("%s", path);
+		return NULL;
+	}
+	/* No pcap or pcapng magic begins with 0x1f, gzip's does. */
+	if ((c = getc(fp)) != 0x1f) {
+		if (c != EOF)
+			ungetc(c, fp);
+		return fp;
+	}
+	ungetc(c, fp);
+	if ((gz = gzdopen(dup(fileno(fp)), "rb")) == NULL)
+		err(1, NULL);
+	if (fp != stdin)
+		fclose(fp);
+	if ((fp = fopencookie(gz, "rb", io)) == NULL)
+		err(1, NULL);
+	return fp;
+}
+
+static int
+read_file(struct capture *cap, const char *path, const char *filter)
+{
+	char		 ebuf[PCAP_ERRBUF_SIZE];
+	const char	*name = strcmp(path, "-") == 0 ? "stdin" : path;
+	pcap_t		*p;
+	FILE		*fp;
+	int		 rc, rval = 0;
+
+	if ((fp = open_capture(path)) == NULL)
+		return -1;
+	p = pcap_fopen_offline_with_tstamp_precision(fp,
+	    PCAP_TSTAMP_PRECISION_MICRO, ebuf);
+	if (p == NULL) {
+		warnx("%s: %s", name, ebuf);
+		if (fp != stdin)
+			fclose(fp);
+		return -1;
+	}
+	if ((cap->dlt = check_dlt(p, name)) == -1 ||
+	    set_filter(p, name, filter, PCAP_NETMASK_UNKNOWN) == -1) {
+		pcap_close(p);
+		return -1;
+	}
+	cap->name = name;
+	current = p;
+	rc = pcap_loop(p, -1, on_packet, (u_char *)cap);
+	current = NULL;
+	if (rc == PCAP_ERROR) {
+		/* What came before the damage is still turned into flows. */
+		warnx("%s: %s; the flows before this point are written",
+		    name, pcap_geterr(p));
+		rval = -1;
+	}
+	if (cap->progress)
+		fprintf(stderr, "\033[K");
+	pcap_close(p);
+	return rval;
+}
+
+static int
+live(struct capture *cap, const char *iface, const char *filter, int snaplen,
+    int promisc, const char *user)
+{
+	char		 ebuf[PCAP_ERRBUF_SIZE];
+	struct pollfd	 pfd;
+	struct timespec	 now;
+	bpf_u_int32	 net = PCAP_NETMASK_UNKNOWN, mask;
+	pcap_t		*p;
+	int		 rc, rval = 0;
+
+	if ((p = pcap_create(iface, ebuf)) == NULL) {
+		warnx("%s: %s", iface, ebuf);
+		return -1;
+	}
+	pcap_set_snaplen(p, snaplen);
+	pcap_set_promisc(p, promisc);
+	pcap_set_immediate_mode(p, 1);
+	pcap_set_timeout(p, 1000);
+	if ((rc = pcap_activate(p)) < 0) {
+		warnx("%s: %s%s", iface, pcap_statustostr(rc),
+		    rc == PCAP_ERROR_PERM_DENIED ? " (run as root, or give the "
+		    "program CAP_NET_RAW)" : rc == PCAP_ERROR_NO_SUCH_DEVICE ?
+		    " (ip link lists the interfaces)" : "");
+		pcap_close(p);
+		return -1;
+	} else if (rc > 0)
+		warnx("%s: %s", iface, pcap_geterr(p));
+	if (pcap_lookupnet(iface, &net, &mask, ebuf) == -1)
+		net = PCAP_NETMASK_UNKNOWN;
+	if ((cap->dlt = check_dlt(p, iface)) == -1 ||
+	    set_filter(p, iface, filter, net) == -1) {
+		pcap_close(p);
+		return -1;
+	}
+	if (user != NULL)
+		drop_privileges(user);
+	if (pcap_setnonblock(p, 1, ebuf) == -1 ||
+	    (pfd.fd = pcap_get_selectable_fd(p)) == -1) {
+		warnx("%s: cannot wait for packets: %s", iface, ebuf);
+		pcap_close(p);
+		return -1;
+	}
+	pfd.events = POLLIN;
+	cap->name = iface;
+	cap->progress = 0;
+	current = p;
+	while (!stop) {
+		rc = poll(&pfd, 1, 1000);
+		if (rc == -1 && errno != EINTR) {
+			warn("%s: poll", iface);
+			rval = -1;
+			break;
+		}
+		if (rc > 0 && pcap_dispatch(p, -1, on_packet, (u_char *)cap) ==
+		    PCAP_ERROR) {
+			warnx("%s: %s", iface, pcap_geterr(p));
+			rval = -1;
+			break;
+		}
+		/* A quiet interface must still end idle flows on time. */
+		clock_gettime(CLOCK_REALTIME, &now);
+		ni_flowtab_expire(cap->tab, (ni_time)now.tv_sec * 1000000 +
+		    now.tv_nsec / 1000);
+		if (fflush(stdout) == EOF)
+			break;
+	}
+	current = NULL;
+	print_stats(cap, p);
+	pcap_close(p);
+	return rval;
+}
+
+static void
+drop_privileges(const char *user)
+{
+	struct passwd	*pw;
+
+	if ((pw = getpwnam(user)) == NULL)
+		errx(1, "-u %s: no such user", user);
+	if (setgroups(1, &pw->pw_gid) == -1 || setgid(pw->pw_gid) == -1 ||
+	    setuid(pw->pw_uid) == -1)
+		err(1, "-u %s: cannot switch to that user", user);
+	if (setuid(0) == 0)
+		errx(1, "-u %s: root privileges could be regained", user);
+}
+
+static void
+print_stats(const struct capture *cap, pcap_t *p)
+{
+	struct ni_flowtab_stats	 s;
+	struct pcap_stat	 ps;
+	int			 i;
+
+	if (p != NULL) {
+		/* Only for live captures, and only what the kernel dropped. */
+		if (pcap_stats(p, &ps) == 0 && (ps.ps_drop > 0 ||
+		    ps.ps_ifdrop > 0))
+			warnx("%s: %u packets dropped by the kernel, %u by the "
+			    "interface", cap->name, ps.ps_drop, ps.ps_ifdrop);
+		return;
+	}
+	ni_flowtab_getstats(cap->tab, &s);
+	fprintf(stderr, "ni-capture: %llu packets read, %llu decoded",
+	    (unsigned long long)cap->read, (unsigned long long)s.packets);
+	for (i = 1; i < NI_NSKIP; i++)
+		if (cap->skipped[i] > 0)
+			fprintf(stderr, ", %llu skipped: %s",
+			    (unsigned long long)cap->skipped[i],
+			    ni_skip_names[i]);
+	if (s.orphans > 0)
+		fprintf(stderr, ", %llu skipped: %s",
+		    (unsigned long long)s.orphans,
+		    ni_skip_names[NI_SKIP_ORPHAN]);
+	fprintf(stderr, "\nni-capture: %llu flows written (%llu idle, %llu "
+	    "active timeout, %llu ended, %llu evicted, %llu at the end)\n",
+	    (unsigned long long)s.flows, (unsigned long long)s.idle,
+	    (unsigned long long)s.active, (unsigned long long)s.ended,
+	    (unsigned long long)s.evicted, (unsigned long long)(s.flows -
+	    s.idle - s.active - s.ended - s.evicted));
+}
+
+static void
+usage(void)
+{
+	fprintf(stderr,
+	    "usage: ni-capture [-NS] [-A secs] [-f expression] [-I secs] "
+	    "[-m max-flows] -r [file ...]\n"
+	    "       ni-capture [-NpS] [-A secs] [-I secs] [-m max-flows] "
+	    "[-s snaplen] [-u user]\n"
+	    "                  -i interface [expression]\n");
+	exit(1);
+}
