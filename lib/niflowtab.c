@@ -16,6 +16,7 @@ struct fkey {
 	uint16_t	pa, pb;
 	uint8_t		proto, family, echo, pad;
 };
+_Static_assert(sizeof(struct fkey) == 40, "keys are hashed as 5 words");
 
 /* State bits, folded into enum ni_state when the flow is written. */
 #define ST_SYN		0x01	/* SYN from the initiator */
@@ -91,7 +92,7 @@ hashkey(const struct fkey *k)
 }
 
 static void
-list_unlink(struct ni_flowtab *t, struct flow *f, uint32_t i)
+list_unlink(struct ni_flowtab *t, struct flow *f)
 {
 	struct list	*l = &t->l[f->list];
 
@@ -103,7 +104,6 @@ list_unlink(struct ni_flowtab *t, struct flow *f, uint32_t i)
 		t->pool[f->next].prev = f->prev;
 	else
 		l->tail = f->prev;
-	(void)i;
 }
 
 static void
@@ -224,7 +224,7 @@ emit(struct ni_flowtab *t, uint32_t i)
 	    pp = &t->pool[*pp].hnext)
 		continue;
 	*pp = f->hnext;
-	list_unlink(t, f, i);
+	list_unlink(t, f);
 	free(f->app);
 	f->app = NULL;
 	f->hnext = t->freelist;
@@ -255,6 +255,18 @@ ni_flowtab_expire(struct ni_flowtab *t, ni_time now)
 	expire(t, t->now);
 }
 
+/* Keys are five machine words: comparing them inline beats memcmp(). */
+static inline int
+keyeq(const struct fkey *x, const struct fkey *y)
+{
+	uint64_t	 a[5], b[5];
+
+	memcpy(a, x, sizeof(a));
+	memcpy(b, y, sizeof(b));
+	return ((a[0] ^ b[0]) | (a[1] ^ b[1]) | (a[2] ^ b[2]) |
+	    (a[3] ^ b[3]) | (a[4] ^ b[4])) == 0;
+}
+
 static uint32_t
 lookup(struct ni_flowtab *t, const struct fkey *k, uint32_t h)
 {
@@ -262,8 +274,7 @@ lookup(struct ni_flowtab *t, const struct fkey *k, uint32_t h)
 
 	for (i = t->bucket[h & (t->nbucket - 1)]; i != NIL;
 	    i = t->pool[i].hnext)
-		if (t->pool[i].hash == h && memcmp(&t->pool[i].k, k,
-		    sizeof(*k)) == 0)
+		if (t->pool[i].hash == h && keyeq(&t->pool[i].k, k))
 			return i;
 	return NIL;
 }
@@ -309,13 +320,22 @@ static void
 makekey(const struct ni_addr *s, uint16_t sp, const struct ni_addr *d,
     uint16_t dp, uint8_t proto, struct fkey *k, int *src_is_a)
 {
-	int	 c;
+	uint64_t	 x[2], y[2];
+	int		 lower;
 
+	/* Any total order will do; big-endian words need no byte swap here. */
+	memcpy(x, s->a, 16);
+	memcpy(y, d->a, 16);
+	if (x[0] != y[0])
+		lower = x[0] < y[0];
+	else if (x[1] != y[1])
+		lower = x[1] < y[1];
+	else
+		lower = sp <= dp;
 	memset(k, 0, sizeof(*k));
 	k->proto = proto;
 	k->family = s->family;
-	c = memcmp(s->a, d->a, 16);
-	if (c < 0 || (c == 0 && sp <= dp)) {
+	if (lower) {
 		memcpy(k->a, s->a, 16);
 		memcpy(k->b, d->a, 16);
 		k->pa = sp;
@@ -452,9 +472,8 @@ ni_flowtab_add(struct ni_flowtab *t, const struct ni_pkt *cp)
 		f->init_a = (uint8_t)(p->proto == 6 &&
 		    (fl & (NI_TH_SYN | NI_TH_ACK)) == (NI_TH_SYN | NI_TH_ACK) ?
 		    !src_a : src_a);
-	} else {
-		f = &t->pool[i];
-		list_unlink(t, f, i);
+	} else if (t->l[(f = &t->pool[i])->list].tail != i) {
+		list_unlink(t, f);
 		list_append(t, f, i, f->list);
 	}
 	dir = (uint8_t)src_a == f->init_a ? 0 : 1;
@@ -481,7 +500,7 @@ ni_flowtab_add(struct ni_flowtab *t, const struct ni_pkt *cp)
 		if (!(f->st & ST_DONE) && ((fl & NI_TH_RST) ||
 		    f->fin == (FINFWD | FINREV))) {
 			f->st |= ST_DONE;
-			list_unlink(t, f, i);
+			list_unlink(t, f);
 			list_append(t, f, i, 1);
 		}
 	}

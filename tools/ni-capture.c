@@ -2,9 +2,12 @@
 #include "config.h"
 
 #include <sys/types.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
 
 #include <err.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <getopt.h>
 #include <grp.h>
 #include <limits.h>
@@ -248,23 +251,17 @@ on_packet(u_char *arg, const struct pcap_pkthdr *h, const u_char *bytes)
 	}
 }
 
+/* Compiles the filter, if there is one; the caller frees the program. */
 static int
-set_filter(pcap_t *p, const char *name, const char *filter, bpf_u_int32 net)
+compile(pcap_t *p, const char *name, const char *filter, bpf_u_int32 net,
+    struct bpf_program *prog)
 {
-	struct bpf_program	 prog;
-
 	if (filter == NULL)
 		return 0;
-	if (pcap_compile(p, &prog, filter, 1, net) == -1) {
+	if (pcap_compile(p, prog, filter, 1, net) == -1) {
 		warnx("%s: filter \"%s\": %s", name, filter, pcap_geterr(p));
 		return -1;
 	}
-	if (pcap_setfilter(p, &prog) == -1) {
-		warnx("%s: %s", name, pcap_geterr(p));
-		pcap_freecode(&prog);
-		return -1;
-	}
-	pcap_freecode(&prog);
 	return 0;
 }
 
@@ -303,38 +300,123 @@ open_capture(const char *path)
 	cookie_io_functions_t	 io = { gz_read, NULL, NULL, gz_close };
 	FILE			*fp;
 	gzFile			 gz;
-	int			 c;
+	unsigned char		 c = 0;
+	int			 fd;
 
 	if (strcmp(path, "-") == 0)
-		fp = stdin;
-	else if ((fp = fopen(path, "rb")) == NULL) {
+		fd = dup(STDIN_FILENO);
+	else
+		fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd == -1) {
 		warn("%s", path);
 		return NULL;
 	}
-	/* No pcap or pcapng magic begins with 0x1f, gzip's does. */
-	if ((c = getc(fp)) != 0x1f) {
-		if (c != EOF)
-			ungetc(c, fp);
+	/*
+	 * No pcap or pcapng magic begins with 0x1f, gzip's does.  A pipe
+	 * cannot be peeked at, so it always goes through zlib, which passes
+	 * plain data through.
+	 */
+	if (pread(fd, &c, 1, 0) == 1 && c != 0x1f) {
+		if ((fp = fdopen(fd, "rb")) == NULL)
+			err(1, NULL);
+		setvbuf(fp, NULL, _IOFBF, 1 << 20);
 		return fp;
 	}
-	ungetc(c, fp);
-	if ((gz = gzdopen(dup(fileno(fp)), "rb")) == NULL)
+	if ((gz = gzdopen(fd, "rb")) == NULL)
 		err(1, NULL);
-	if (fp != stdin)
-		fclose(fp);
+	gzbuffer(gz, 1 << 18);
 	if ((fp = fopencookie(gz, "rb", io)) == NULL)
 		err(1, NULL);
 	return fp;
 }
 
+static uint32_t
+rd32(const uint8_t *b, int swapped)
+{
+	uint32_t	 v;
+
+	memcpy(&v, b, 4);
+	return swapped ? __builtin_bswap32(v) : v;
+}
+
+/*
+ * Classic pcap files are read straight from a mapping: libpcap's fread()
+ * per record costs more than turning the packet into a flow.  libpcap has
+ * already opened the file and checked its header; here only records are
+ * walked, with the checks and messages libpcap itself gives.  1 if the file
+ * was read (0 or -1 as rc), 0 if it must go through libpcap instead.
+ */
+static int
+read_mapped(struct capture *cap, pcap_t *p, FILE *fp, const char *name,
+    const struct bpf_program *prog, int *rc)
+{
+	struct stat		 st;
+	struct pcap_pkthdr	 h;
+	const uint8_t		*m, *b, *end;
+	uint32_t		 magic, maxcap;
+	int			 swapped, nano;
+
+	if (pcap_major_version(p) != 2 || fstat(fileno(fp), &st) == -1 ||
+	    !S_ISREG(st.st_mode) || st.st_size < 24)
+		return 0;
+	m = mmap(NULL, (size_t)st.st_size, PROT_READ, MAP_PRIVATE,
+	    fileno(fp), 0);
+	if (m == MAP_FAILED)
+		return 0;
+	madvise((void *)m, (size_t)st.st_size, MADV_SEQUENTIAL);
+	memcpy(&magic, m, 4);
+	swapped = pcap_is_swapped(p);
+	nano = (swapped ? __builtin_bswap32(magic) : magic) == 0xa1b23c4d;
+	maxcap = (uint32_t)pcap_snapshot(p);
+	if (maxcap < 262144)
+		maxcap = 262144;
+	end = m + st.st_size;
+	*rc = 0;
+	for (b = m + 24; b < end && !stop; b += 16 + h.caplen) {
+		if (end - b < 16) {
+			warnx("%s: truncated dump file; tried to read 16 header "
+			    "bytes, only got %td; the flows before this point "
+			    "are written", name, end - b);
+			*rc = -1;
+			break;
+		}
+		h.ts.tv_sec = rd32(b, swapped);
+		h.ts.tv_usec = rd32(b + 4, swapped);
+		if (nano)
+			h.ts.tv_usec /= 1000;
+		h.caplen = rd32(b + 8, swapped);
+		h.len = rd32(b + 12, swapped);
+		if (h.caplen > maxcap) {
+			warnx("%s: invalid packet capture length %u, bigger "
+			    "than the maximum of %u; the flows before this "
+			    "point are written", name, h.caplen, maxcap);
+			*rc = -1;
+			break;
+		}
+		if ((size_t)(end - b - 16) < h.caplen) {
+			warnx("%s: truncated dump file; tried to read %u "
+			    "captured bytes, only got %td; the flows before "
+			    "this point are written", name, h.caplen,
+			    end - b - 16);
+			*rc = -1;
+			break;
+		}
+		if (prog == NULL || pcap_offline_filter(prog, &h, b + 16))
+			on_packet((u_char *)cap, &h, b + 16);
+	}
+	munmap((void *)m, (size_t)st.st_size);
+	return 1;
+}
+
 static int
 read_file(struct capture *cap, const char *path, const char *filter)
 {
-	char		 ebuf[PCAP_ERRBUF_SIZE];
-	const char	*name = strcmp(path, "-") == 0 ? "stdin" : path;
-	pcap_t		*p;
-	FILE		*fp;
-	int		 rc, rval = 0;
+	char			 ebuf[PCAP_ERRBUF_SIZE];
+	const char		*name = strcmp(path, "-") == 0 ? "stdin" : path;
+	struct bpf_program	 prog;
+	pcap_t			*p;
+	FILE			*fp;
+	int			 rc = 0, rval = 0;
 
 	if ((fp = open_capture(path)) == NULL)
 		return -1;
@@ -342,25 +424,34 @@ read_file(struct capture *cap, const char *path, const char *filter)
 	    PCAP_TSTAMP_PRECISION_MICRO, ebuf);
 	if (p == NULL) {
 		warnx("%s: %s", name, ebuf);
-		if (fp != stdin)
-			fclose(fp);
+		fclose(fp);
 		return -1;
 	}
 	if ((cap->dlt = check_dlt(p, name)) == -1 ||
-	    set_filter(p, name, filter, PCAP_NETMASK_UNKNOWN) == -1) {
+	    compile(p, name, filter, PCAP_NETMASK_UNKNOWN, &prog) == -1) {
 		pcap_close(p);
 		return -1;
 	}
 	cap->name = name;
-	current = p;
-	rc = pcap_loop(p, -1, on_packet, (u_char *)cap);
-	current = NULL;
-	if (rc == PCAP_ERROR) {
-		/* What came before the damage is still turned into flows. */
-		warnx("%s: %s; the flows before this point are written",
-		    name, pcap_geterr(p));
-		rval = -1;
+	if (!read_mapped(cap, p, fp, name, filter ? &prog : NULL, &rc)) {
+		if (filter != NULL && pcap_setfilter(p, &prog) == -1) {
+			warnx("%s: %s", name, pcap_geterr(p));
+			rc = 0;
+			rval = -1;
+		} else {
+			current = p;
+			rc = pcap_loop(p, -1, on_packet, (u_char *)cap);
+			current = NULL;
+			if (rc == PCAP_ERROR)
+				/* What came before the damage is still kept. */
+				warnx("%s: %s; the flows before this point are "
+				    "written", name, pcap_geterr(p));
+		}
 	}
+	if (rc < 0 && rc != PCAP_ERROR_BREAK)
+		rval = -1;
+	if (filter != NULL)
+		pcap_freecode(&prog);
 	if (cap->progress)
 		fprintf(stderr, "\033[K");
 	pcap_close(p);
@@ -371,8 +462,9 @@ static int
 live(struct capture *cap, const char *iface, const char *filter, int snaplen,
     int promisc, const char *user)
 {
-	char		 ebuf[PCAP_ERRBUF_SIZE];
-	struct pollfd	 pfd;
+	char			 ebuf[PCAP_ERRBUF_SIZE];
+	struct bpf_program	 prog;
+	struct pollfd		 pfd;
 	struct timespec	 now;
 	bpf_u_int32	 net = PCAP_NETMASK_UNKNOWN, mask;
 	pcap_t		*p;
@@ -398,9 +490,18 @@ live(struct capture *cap, const char *iface, const char *filter, int snaplen,
 	if (pcap_lookupnet(iface, &net, &mask, ebuf) == -1)
 		net = PCAP_NETMASK_UNKNOWN;
 	if ((cap->dlt = check_dlt(p, iface)) == -1 ||
-	    set_filter(p, iface, filter, net) == -1) {
+	    compile(p, iface, filter, net, &prog) == -1) {
 		pcap_close(p);
 		return -1;
+	}
+	if (filter != NULL) {
+		rc = pcap_setfilter(p, &prog);
+		pcap_freecode(&prog);
+		if (rc == -1) {
+			warnx("%s: %s", iface, pcap_geterr(p));
+			pcap_close(p);
+			return -1;
+		}
 	}
 	if (user != NULL)
 		drop_privileges(user);
