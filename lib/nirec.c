@@ -249,8 +249,11 @@ read_record(struct ni_reader *r, struct ni_rec *rec)
 			rec->lineno = r->lineno;
 			return 1;
 		}
+		/* Undo the split: the quoted path parses the line whole. */
 		for (i = 1; i < n; i++)
 			r->field[i][-1] = ',';
+		if (p > line)
+			p[-1] = ',';
 		if (read_quoted(r, line, len, rec) == 0)
 			return 1;
 	}

@@ -25,6 +25,9 @@
 
 #include "ni.h"
 
+/* libpcap's largest snap length for the link types we decode. */
+#define MAXCAPLEN	262144
+
 struct capture {
 	struct ni_flowtab	*tab;
 	struct ni_flow_writer	*fw;
@@ -46,7 +49,7 @@ static int	 live(struct capture *, const char *, const char *, int, int,
 		    const char *);
 static void	 drop_privileges(const char *);
 static void	 print_stats(const struct capture *, pcap_t *);
-static void	 usage(void) __attribute__((__noreturn__));
+static void	 usage(FILE *, int) __attribute__((__noreturn__));
 
 static const struct option longopts[] = {
 	{ "active-timeout",	required_argument,	NULL,	'A' },
@@ -164,8 +167,9 @@ main(int argc, char *argv[])
 			    pcap_lib_version());
 			return 0;
 		case 'h':
+			usage(stdout, 0);
 		default:
-			usage();
+			usage(stderr, 1);
 		}
 	}
 	argc -= optind;
@@ -173,7 +177,7 @@ main(int argc, char *argv[])
 	if (rflag == (iface != NULL)) {
 		warnx("give either -r with capture files or -i with an "
 		    "interface");
-		usage();
+		usage(stderr, 1);
 	}
 	if (iface != NULL && argc > 0) {
 		if (filter != NULL)
@@ -353,8 +357,8 @@ read_mapped(struct capture *cap, pcap_t *p, FILE *fp, const char *name,
 	struct stat		 st;
 	struct pcap_pkthdr	 h;
 	const uint8_t		*m, *b, *end;
-	uint32_t		 magic, maxcap;
-	int			 swapped, nano;
+	uint32_t		 magic, snap, tmp;
+	int			 swapped, nano, lenswap;
 
 	if (pcap_major_version(p) != 2 || fstat(fileno(fp), &st) == -1 ||
 	    !S_ISREG(st.st_mode) || st.st_size < 24)
@@ -367,9 +371,10 @@ read_mapped(struct capture *cap, pcap_t *p, FILE *fp, const char *name,
 	memcpy(&magic, m, 4);
 	swapped = pcap_is_swapped(p);
 	nano = (swapped ? __builtin_bswap32(magic) : magic) == 0xa1b23c4d;
-	maxcap = (uint32_t)pcap_snapshot(p);
-	if (maxcap < 262144)
-		maxcap = 262144;
+	/* Files before 2.3 have caplen and len the other way round. */
+	lenswap = pcap_minor_version(p) < 3 ? 2 :
+	    pcap_minor_version(p) == 3 ? 1 : 0;
+	snap = (uint32_t)pcap_snapshot(p);
 	end = m + st.st_size;
 	*rc = 0;
 	for (b = m + 24; b < end && !stop; b += 16 + h.caplen) {
@@ -386,10 +391,17 @@ read_mapped(struct capture *cap, pcap_t *p, FILE *fp, const char *name,
 			h.ts.tv_usec /= 1000;
 		h.caplen = rd32(b + 8, swapped);
 		h.len = rd32(b + 12, swapped);
-		if (h.caplen > maxcap) {
+		if (lenswap == 2 || (lenswap == 1 && h.caplen > h.len)) {
+			tmp = h.caplen;
+			h.caplen = h.len;
+			h.len = tmp;
+		}
+		if (h.caplen > MAXCAPLEN) {
 			warnx("%s: invalid packet capture length %u, bigger "
-			    "than the maximum of %u; the flows before this "
-			    "point are written", name, h.caplen, maxcap);
+			    "than %s of %u; the flows before this point are "
+			    "written", name, h.caplen, h.caplen > snap ?
+			    "snaplen" : "maximum", h.caplen > snap ? snap :
+			    MAXCAPLEN);
 			*rc = -1;
 			break;
 		}
@@ -401,8 +413,13 @@ read_mapped(struct capture *cap, pcap_t *p, FILE *fp, const char *name,
 			*rc = -1;
 			break;
 		}
+		/* Longer than the file's snap length: libpcap cuts it. */
+		tmp = h.caplen;
+		if (h.caplen > snap)
+			h.caplen = snap;
 		if (prog == NULL || pcap_offline_filter(prog, &h, b + 16))
 			on_packet((u_char *)cap, &h, b + 16);
+		h.caplen = tmp;
 	}
 	munmap((void *)m, (size_t)st.st_size);
 	return 1;
@@ -511,6 +528,9 @@ live(struct capture *cap, const char *iface, const char *filter, int snaplen,
 		pcap_close(p);
 		return -1;
 	}
+	/* Tests and operators wait for this line before sending traffic. */
+	fprintf(stderr, "ni-capture: listening on %s, link-type %s, snaplen %d\n",
+	    iface, pcap_datalink_val_to_name(cap->dlt), pcap_snapshot(p));
 	pfd.events = POLLIN;
 	cap->name = iface;
 	cap->progress = 0;
@@ -591,13 +611,13 @@ print_stats(const struct capture *cap, pcap_t *p)
 }
 
 static void
-usage(void)
+usage(FILE *fp, int status)
 {
-	fprintf(stderr,
+	fprintf(fp,
 	    "usage: ni-capture [-NS] [-A secs] [-f expression] [-I secs] "
 	    "[-m max-flows] -r [file ...]\n"
 	    "       ni-capture [-NpS] [-A secs] [-I secs] [-m max-flows] "
 	    "[-s snaplen] [-u user]\n"
 	    "                  -i interface [expression]\n");
-	exit(1);
+	exit(status);
 }
