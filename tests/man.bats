@@ -1,0 +1,70 @@
+#!/usr/bin/env bats
+# Manual pages: lint clean, one for every tool, and every EXAMPLES line runs.
+bats_require_minimum_version 1.5.0
+
+setup() {
+	load test_helper
+}
+
+teardown() {
+	netns_cleanup
+}
+
+@test "every page is lint-clean (mandoc -Tlint)" {
+	need mandoc
+	run mandoc -Tlint -Wwarning "$NI_SRCDIR"/man/*.[1-9]
+	assert_success
+	assert_output ""
+}
+
+@test "every tool has a page, and its usage matches the SYNOPSIS options" {
+	local src name
+	for src in "$NI_SRCDIR"/tools/ni-*.c; do
+		name=$(basename "$src" .c)
+		[ -f "$NI_SRCDIR/man/$name.1" ] || fail "$name has no man/$name.1"
+		# every option letter of the usage message is in the SYNOPSIS
+		run "$name" --help
+		assert_success
+		for opt in $(grep -o '\[-[A-Za-z]*\]\|-[a-zA-Z] ' <<< "$output" | tr -d '[]- ' | fold -w1 | sort -u); do
+			grep -q -- "^\.Op Fl [A-Za-z]*$opt\|^\.Fl $opt\|^\.Op Fl $opt" "$NI_SRCDIR/man/$name.1" ||
+			    fail "$name: option -$opt of usage() is not in the SYNOPSIS"
+		done
+	done
+}
+
+# The ".Dl $ command" lines of a page's EXAMPLES section.
+examples() {
+	awk '/^\.Sh EXAMPLES/ { on = 1; next } /^\.Sh / { on = 0 }
+	    on && /^\.Dl \$ / { sub(/^\.Dl \$ /, ""); gsub(/\\-/, "-"); gsub(/\\&/, ""); print }' "$1"
+}
+
+@test "every EXAMPLES command of every page runs" {
+	local page cmd n=0
+	cd "$BATS_TEST_TMPDIR"
+	cp "$NI_SRCDIR/examples/sample.pcap" capture.pcap
+	gzip -c capture.pcap > capture.pcap.gz
+	cp capture.pcap x.pcap
+	for page in "$NI_SRCDIR"/man/*.[1-9]; do
+		while IFS= read -r cmd; do
+			n=$((n + 1))
+			case $cmd in
+			*" -i eth0"*)
+				# live: inside a namespace whose interface is eth0
+				need_root
+				[ -n "${NS_A:-}" ] || {
+					netns_pair 9
+					ip -n "$NS_A" link set "$IF_A" down
+					ip -n "$NS_A" link set "$IF_A" name eth0
+					ip -n "$NS_A" link set eth0 up
+				}
+				run -0 --separate-stderr ip netns exec "$NS_A" timeout --preserve-status -s INT 2 sh -c "trap '' INT; $cmd"
+				assert_line --index 0 --partial "start,end,proto"
+				;;
+			*)
+				run -0 bash -c "set -o pipefail; $cmd"
+				;;
+			esac
+		done < <(examples "$page")
+	done
+	[ $n -ge 5 ] || fail "only $n examples found"
+}
