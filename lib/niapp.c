@@ -111,8 +111,11 @@ http(const uint8_t *b, size_t len, char *buf, size_t cap)
 	const char *const	*m;
 	size_t			 i, s;
 
+	/* Most payload is not a request: one byte tells. */
+	if (len < 16 || strchr("GPHDOC", b[0]) == NULL)
+		return 0;
 	for (m = methods; *m != NULL; m++)
-		if (len > strlen(*m) && memcmp(b, *m, strlen(*m)) == 0)
+		if (memcmp(b, *m, strlen(*m)) == 0)
 			break;
 	if (*m == NULL)
 		return 0;

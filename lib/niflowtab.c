@@ -1,6 +1,7 @@
 /* niflowtab.c -- packets into bidirectional flows, bounded by a cap on active flows. */
 #include "config.h"
 
+#include <err.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -35,22 +36,37 @@ _Static_assert(sizeof(struct fkey) == 40, "keys are hashed as 5 words");
 #define APP_TRIES	4	/* payload packets looked at for a name */
 #define LINGER		(2 * 1000000)	/* after RST or both FINs */
 #define NFRAG		4096
+#define NOLIST		0xff	/* a free slot */
 
+/*
+ * One flow is two cache lines: what a lookup compares in the first, what an
+ * update counts in the second.  Slots are 64-byte aligned (see slot()).
+ */
 struct flow {
 	struct fkey	 k;
 	uint32_t	 hnext;		/* bucket chain, or the free list */
-	uint32_t	 prev, next;	/* list by last activity */
-	uint32_t	 hash;
+	uint32_t	 prev;		/* queue order */
 	ni_time		 start, end;
 	uint64_t	 pkts[2], bytes[2];	/* [0] from the initiator */
+	ni_time		 qtime;		/* when it was queued (see expire()) */
+	uint32_t	 next;
 	uint8_t		 flags[2];
 	uint8_t		 init_a;	/* the initiator is end a of the key */
 	uint8_t		 st, fin, apptries, list;
 	int16_t		 vlan;
 	char		*app;
 };
+_Static_assert(sizeof(struct flow) == 128, "a flow is two cache lines");
 
-/* Two lists: flows still open, and flows that ended but may linger. */
+#define CHUNK		4096	/* flows per pool chunk */
+
+/*
+ * Two queues: flows still open, and flows that ended (RST, FIN both ways)
+ * and linger.  A flow is queued when it opens and is not moved on each
+ * packet -- that would touch two more flows' memory per packet.  Instead,
+ * expire() looks at the head: a flow that saw packets since it was queued
+ * goes to the tail again, one that did not is written.
+ */
 struct list {
 	uint32_t	 head, tail;
 };
@@ -66,8 +82,8 @@ struct ni_flowtab {
 	struct ni_flowtab_conf	 conf;
 	ni_flow_out		 out;
 	void			*arg;
-	struct flow		*pool;		/* pool[0] is never used */
-	uint32_t		 npool, cap, freelist;
+	struct flow		**chunk;	/* slot 0 is never used */
+	uint32_t		 npool, nchunk, freelist;
 	uint32_t		*bucket;
 	uint32_t		 nbucket;	/* a power of two */
 	size_t			 nflows;
@@ -76,6 +92,12 @@ struct ni_flowtab {
 	struct frag		*frag;
 	struct ni_flowtab_stats	 st;
 };
+
+static inline struct flow *
+slot(const struct ni_flowtab *t, uint32_t i)
+{
+	return &t->chunk[i / CHUNK][i % CHUNK];
+}
 
 static uint32_t
 hashkey(const struct fkey *k)
@@ -92,49 +114,64 @@ hashkey(const struct fkey *k)
 }
 
 static void
-list_unlink(struct ni_flowtab *t, struct flow *f)
-{
-	struct list	*l = &t->l[f->list];
-
-	if (f->prev != NIL)
-		t->pool[f->prev].next = f->next;
-	else
-		l->head = f->next;
-	if (f->next != NIL)
-		t->pool[f->next].prev = f->prev;
-	else
-		l->tail = f->prev;
-}
-
-static void
-list_append(struct ni_flowtab *t, struct flow *f, uint32_t i, int which)
+enqueue(struct ni_flowtab *t, struct flow *f, uint32_t i, int which)
 {
 	struct list	*l = &t->l[which];
 
 	f->list = (uint8_t)which;
 	f->next = NIL;
 	f->prev = l->tail;
+	f->qtime = f->end;
 	if (l->tail != NIL)
-		t->pool[l->tail].next = i;
+		slot(t, l->tail)->next = i;
 	else
 		l->head = i;
 	l->tail = i;
 }
 
+/* Takes a flow off its queue, wherever it is. */
+static void
+unqueue(struct ni_flowtab *t, struct flow *f)
+{
+	struct list	*l = &t->l[f->list];
+
+	if (f->prev != NIL)
+		slot(t, f->prev)->next = f->next;
+	else
+		l->head = f->next;
+	if (f->next != NIL)
+		slot(t, f->next)->prev = f->prev;
+	else
+		l->tail = f->prev;
+}
+
+/* Takes the head off its queue. */
+static uint32_t
+dequeue(struct ni_flowtab *t, int which)
+{
+	uint32_t	 i = t->l[which].head;
+
+	unqueue(t, slot(t, i));
+	return i;
+}
+
 static void
 rehash(struct ni_flowtab *t, uint32_t n)
 {
-	uint32_t	 i, j, w;
+	struct flow	*f;
+	uint32_t	 i, j;
 
 	free(t->bucket);
 	t->nbucket = n;
 	t->bucket = ni_calloc(n, sizeof(uint32_t));
-	for (w = 0; w < 2; w++)
-		for (i = t->l[w].head; i != NIL; i = t->pool[i].next) {
-			j = t->pool[i].hash & (n - 1);
-			t->pool[i].hnext = t->bucket[j];
-			t->bucket[j] = i;
-		}
+	for (i = 1; i < t->npool; i++) {
+		f = slot(t, i);
+		if (f->list == NOLIST)
+			continue;
+		j = hashkey(&f->k) & (n - 1);
+		f->hnext = t->bucket[j];
+		t->bucket[j] = i;
+	}
 }
 
 struct ni_flowtab *
@@ -148,8 +185,6 @@ ni_flowtab_new(const struct ni_flowtab_conf *conf, ni_flow_out out, void *arg)
 		t->conf.max_flows = UINT32_MAX / 4;
 	t->out = out;
 	t->arg = arg;
-	t->cap = 1024;
-	t->pool = ni_calloc(t->cap, sizeof(struct flow));
 	t->npool = 1;
 	t->now = INT64_MIN;
 	t->frag = ni_calloc(NFRAG, sizeof(struct frag));
@@ -179,11 +214,11 @@ state_of(const struct flow *f, unsigned proto)
 	return (f->st & ST_ICMPERR) ? NI_ST_REJECTED : NI_ST_ATTEMPTED;
 }
 
-/* Writes the flow out and frees its slot. */
+/* Writes the flow out and frees its slot; the caller took it off its queue. */
 static void
 emit(struct ni_flowtab *t, uint32_t i)
 {
-	struct flow	*f = &t->pool[i];
+	struct flow	*f = slot(t, i);
 	struct ni_flow	 o;
 	uint32_t	*pp;
 	int		 r = f->init_a ? 0 : 1;
@@ -220,13 +255,13 @@ emit(struct ni_flowtab *t, uint32_t i)
 	t->out(&o, t->arg);
 	t->st.flows++;
 
-	for (pp = &t->bucket[f->hash & (t->nbucket - 1)]; *pp != i;
-	    pp = &t->pool[*pp].hnext)
+	for (pp = &t->bucket[hashkey(&f->k) & (t->nbucket - 1)]; *pp != i;
+	    pp = &slot(t, *pp)->hnext)
 		continue;
 	*pp = f->hnext;
-	list_unlink(t, f);
 	free(f->app);
 	f->app = NULL;
+	f->list = NOLIST;
 	f->hnext = t->freelist;
 	t->freelist = i;
 	t->nflows--;
@@ -235,15 +270,27 @@ emit(struct ni_flowtab *t, uint32_t i)
 static void
 expire(struct ni_flowtab *t, ni_time now)
 {
-	uint32_t	 i;
+	struct flow		*f;
+	ni_time			 limit;
+	uint32_t		 i;
+	int			 w;
 
-	while ((i = t->l[0].head) != NIL && t->pool[i].end + t->conf.idle <= now) {
-		t->st.idle++;
-		emit(t, i);
-	}
-	while ((i = t->l[1].head) != NIL && t->pool[i].end + LINGER <= now) {
-		t->st.ended++;
-		emit(t, i);
+	for (w = 0; w < 2; w++) {
+		limit = w == 0 ? t->conf.idle : LINGER;
+		while ((i = t->l[w].head) != NIL &&
+		    (f = slot(t, i))->qtime + limit <= now) {
+			dequeue(t, w);
+			if (f->end + limit > now) {
+				/* Active since it was queued: look again later. */
+				enqueue(t, f, i, w);
+				continue;
+			}
+			if (w == 0)
+				t->st.idle++;
+			else
+				t->st.ended++;
+			emit(t, i);
+		}
 	}
 }
 
@@ -272,9 +319,10 @@ lookup(struct ni_flowtab *t, const struct fkey *k, uint32_t h)
 {
 	uint32_t	 i;
 
-	for (i = t->bucket[h & (t->nbucket - 1)]; i != NIL;
-	    i = t->pool[i].hnext)
-		if (t->pool[i].hash == h && keyeq(&t->pool[i].k, k))
+	struct flow	*f;
+
+	for (i = t->bucket[h & (t->nbucket - 1)]; i != NIL; i = f->hnext)
+		if (keyeq(&(f = slot(t, i))->k, k))
 			return i;
 	return NIL;
 }
@@ -284,32 +332,33 @@ insert(struct ni_flowtab *t, const struct fkey *k, uint32_t h)
 {
 	struct flow	*f;
 	uint32_t	 i, j;
+	int		 w;
 
 	if (t->nflows >= t->conf.max_flows) {
-		/* The least recently active flow makes room; counted. */
-		j = t->l[1].head != NIL ? t->l[1].head : t->l[0].head;
+		/* The flow queued longest ago makes room; counted. */
+		w = t->l[1].head != NIL ? 1 : 0;
 		t->st.evicted++;
-		emit(t, j);
+		emit(t, dequeue(t, w));
 	}
 	if (t->freelist != NIL) {
 		i = t->freelist;
-		t->freelist = t->pool[i].hnext;
+		t->freelist = slot(t, i)->hnext;
 	} else {
-		if (t->npool == t->cap) {
-			t->cap *= 2;
-			t->pool = ni_reallocarray(t->pool, t->cap,
-			    sizeof(struct flow));
+		if (t->npool / CHUNK == t->nchunk) {
+			t->chunk = ni_reallocarray(t->chunk, ++t->nchunk,
+			    sizeof(*t->chunk));
+			if ((t->chunk[t->nchunk - 1] = aligned_alloc(64,
+			    CHUNK * sizeof(struct flow))) == NULL)
+				err(1, NULL);
 		}
 		i = t->npool++;
 	}
-	f = &t->pool[i];
+	f = slot(t, i);
 	memset(f, 0, sizeof(*f));
 	f->k = *k;
-	f->hash = h;
 	j = h & (t->nbucket - 1);
 	f->hnext = t->bucket[j];
 	t->bucket[j] = i;
-	list_append(t, f, i, 0);
 	if (++t->nflows > t->nbucket)
 		rehash(t, t->nbucket * 2);
 	return i;
@@ -418,64 +467,73 @@ icmp_link(struct ni_flowtab *t, const struct ni_pkt *p)
 
 	makekey(&p->qsrc, p->qsport, &p->qdst, p->qdport, p->qproto, &k, &a);
 	if ((i = lookup(t, &k, hashkey(&k))) != NIL &&
-	    t->pool[i].init_a == (uint8_t)a) {
-		t->pool[i].st |= ST_ICMPERR;
+	    slot(t, i)->init_a == (uint8_t)a) {
+		slot(t, i)->st |= ST_ICMPERR;
 		t->st.icmp_linked++;
 	}
 }
 
-void
-ni_flowtab_add(struct ni_flowtab *t, const struct ni_pkt *cp)
+/* Adds a packet whose key and hash are known (k NULL: work them out). */
+static void
+add(struct ni_flowtab *t, const struct ni_pkt *cp, const struct fkey *kp,
+    uint32_t h, int src_a)
 {
 	struct ni_pkt	 pk;
 	const struct ni_pkt *p = cp;
 	struct fkey	 k;
 	struct flow	*f;
-	uint32_t	 h, i;
-	int		 src_a, dir;
+	uint32_t	 i;
+	int		 dir;
 	uint8_t		 fl;
 	char		 app[300];
 
 	t->st.packets++;
 	if (p->ts > t->now)
 		t->now = p->ts;
-	if (p->frag) {
-		pk = *cp;
-		if (defrag(t, &pk) == -1)
-			return;
-		p = &pk;
+	if (kp == NULL) {
+		if (p->frag) {
+			pk = *cp;
+			if (defrag(t, &pk) == -1)
+				return;
+			p = &pk;
+		}
+		pktkey(p, &k, &src_a);
+		h = hashkey(&k);
+		kp = &k;
 	}
-	pktkey(p, &k, &src_a);
-	h = hashkey(&k);
 	fl = p->tcpflags;
-	i = lookup(t, &k, h);
+	i = lookup(t, kp, h);
 	if (i != NIL) {
-		f = &t->pool[i];
-		if (p->ts - f->start >= t->conf.active) {
-			t->st.active++;
-			emit(t, i);
-			i = NIL;
-		} else if (p->proto == 6 && (f->st & ST_DONE) &&
-		    (fl & (NI_TH_SYN | NI_TH_ACK)) == NI_TH_SYN) {
-			/* The same ports again: a new connection. */
-			t->st.ended++;
+		f = slot(t, i);
+		/*
+		 * Cut at the active timeout, or a new connection on the ports
+		 * of one that ended.  The old flow leaves its queue when
+		 * expire() reaches it: it is marked, not unlinked.
+		 */
+		if (p->ts - f->start >= t->conf.active ||
+		    (p->proto == 6 && (f->st & ST_DONE) &&
+		    (fl & (NI_TH_SYN | NI_TH_ACK)) == NI_TH_SYN)) {
+			if (p->ts - f->start >= t->conf.active)
+				t->st.active++;
+			else
+				t->st.ended++;
+			unqueue(t, f);
 			emit(t, i);
 			i = NIL;
 		}
 	}
 	if (i == NIL) {
-		i = insert(t, &k, h);
-		f = &t->pool[i];
-		f->start = p->ts;
+		i = insert(t, kp, h);
+		f = slot(t, i);
+		f->start = f->end = p->ts;
 		f->vlan = (int16_t)p->vlan;
 		/* A SYN+ACK first means we missed the SYN: its receiver began. */
 		f->init_a = (uint8_t)(p->proto == 6 &&
 		    (fl & (NI_TH_SYN | NI_TH_ACK)) == (NI_TH_SYN | NI_TH_ACK) ?
 		    !src_a : src_a);
-	} else if (t->l[(f = &t->pool[i])->list].tail != i) {
-		list_unlink(t, f);
-		list_append(t, f, i, f->list);
-	}
+		enqueue(t, f, i, 0);
+	} else
+		f = slot(t, i);
 	dir = (uint8_t)src_a == f->init_a ? 0 : 1;
 	if (p->ts < f->start)
 		f->start = p->ts;
@@ -500,8 +558,8 @@ ni_flowtab_add(struct ni_flowtab *t, const struct ni_pkt *cp)
 		if (!(f->st & ST_DONE) && ((fl & NI_TH_RST) ||
 		    f->fin == (FINFWD | FINREV))) {
 			f->st |= ST_DONE;
-			list_unlink(t, f);
-			list_append(t, f, i, 1);
+			unqueue(t, f);
+			enqueue(t, f, i, 1);
 		}
 	}
 	if (t->conf.want_app && f->app == NULL && p->paylen > 0 &&
@@ -516,15 +574,56 @@ ni_flowtab_add(struct ni_flowtab *t, const struct ni_pkt *cp)
 }
 
 void
+ni_flowtab_add(struct ni_flowtab *t, const struct ni_pkt *p)
+{
+	add(t, p, NULL, 0, 0);
+}
+
+void
+ni_flowtab_add_batch(struct ni_flowtab *t, const struct ni_pkt *p, size_t n)
+{
+	struct fkey	 k[NI_BATCH];
+	uint32_t	 h[NI_BATCH], i;
+	int		 a[NI_BATCH];
+	size_t		 j;
+
+	/*
+	 * A lookup is two cache misses, the bucket and the flow.  Asking for
+	 * all the buckets of a batch first, then all their flows, lets the
+	 * memory work while the CPU does: the same result as adding one by
+	 * one, in a fraction of the time on a large table.
+	 */
+	if (n > NI_BATCH)
+		errx(1, "internal error: batch of %zu", n);
+	for (j = 0; j < n; j++) {
+		if (p[j].frag)
+			continue;
+		pktkey(&p[j], &k[j], &a[j]);
+		h[j] = hashkey(&k[j]);
+		__builtin_prefetch(&t->bucket[h[j] & (t->nbucket - 1)]);
+	}
+	for (j = 0; j < n; j++)
+		if (!p[j].frag && (i = t->bucket[h[j] & (t->nbucket - 1)]) !=
+		    NIL) {
+			__builtin_prefetch(slot(t, i));
+			__builtin_prefetch((char *)slot(t, i) + 64, 1);
+		}
+	for (j = 0; j < n; j++)
+		if (p[j].frag)
+			add(t, &p[j], NULL, 0, 0);
+		else
+			add(t, &p[j], &k[j], h[j], a[j]);
+}
+
+void
 ni_flowtab_flush(struct ni_flowtab *t)
 {
-	uint32_t	 i;
-	int		 w;
+	int	 w;
 
-	/* Oldest activity first, ended flows before open ones. */
+	/* Ended flows first, then open ones, in queue order. */
 	for (w = 1; w >= 0; w--)
-		while ((i = t->l[w].head) != NIL)
-			emit(t, i);
+		while (t->l[w].head != NIL)
+			emit(t, dequeue(t, w));
 }
 
 void
@@ -542,8 +641,10 @@ ni_flowtab_free(struct ni_flowtab **tp)
 	if (t == NULL)
 		return;
 	for (i = 1; i < t->npool; i++)
-		free(t->pool[i].app);
-	free(t->pool);
+		free(slot(t, i)->app);
+	for (i = 0; i < t->nchunk; i++)
+		free(t->chunk[i]);
+	free(t->chunk);
 	free(t->bucket);
 	free(t->frag);
 	free(t);

@@ -424,8 +424,14 @@ ni_writer_new(FILE *fp, const char *const *names, size_t n)
 static void
 put_field(struct ni_writer *w, size_t *len, const char *s)
 {
-	size_t	 n = strlen(s), need = *len + 2 * n + 4;
-	int	 quote = strpbrk(s, ",\"\r\n") != NULL;
+	size_t	 n, need;
+	int	 quote = 0;
+
+	/* One pass for the length and whether quotes are needed. */
+	for (n = 0; s[n] != '\0'; n++)
+		if (s[n] == ',' || s[n] == '"' || s[n] == '\r' || s[n] == '\n')
+			quote = 1;
+	need = *len + 2 * n + 4;
 
 	if (need > w->linecap) {
 		w->linecap = need * 2;

@@ -61,7 +61,8 @@ examples() {
 				assert_line --index 0 --partial "start,end,proto"
 				;;
 			*)
-				run -0 bash -c "set -o pipefail; $cmd"
+				run bash -c "set -o pipefail; $cmd"
+				[ "$status" = 0 ] || fail "$(basename "$page"): \"$cmd\" exited $status: $output"
 				;;
 			esac
 		done < <(examples "$page")

@@ -37,6 +37,13 @@ struct capture {
 	const char		*name;
 	int			 progress;	/* stderr is a terminal */
 	time_t			 lastshown;
+	/*
+	 * Packets of a mapped file stay in memory, so they are decoded into
+	 * a batch and added together (ni_flowtab_add_batch()).
+	 */
+	int			 batching;
+	size_t			 nbatch;
+	struct ni_pkt		 batch[NI_BATCH];
 };
 
 static volatile sig_atomic_t	 stop;
@@ -230,20 +237,30 @@ on_flow(const struct ni_flow *f, void *arg)
 }
 
 static void
+flush_batch(struct capture *cap)
+{
+	ni_flowtab_add_batch(cap->tab, cap->batch, cap->nbatch);
+	cap->nbatch = 0;
+}
+
+static void
 on_packet(u_char *arg, const struct pcap_pkthdr *h, const u_char *bytes)
 {
 	struct capture	*cap = (struct capture *)arg;
-	struct ni_pkt	 p;
+	struct ni_pkt	*p = &cap->batch[cap->nbatch];
 	enum ni_skip	 why;
 
 	cap->read++;
-	why = ni_pkt_decode(cap->dlt, bytes, h->caplen, h->len, &p);
+	why = ni_pkt_decode(cap->dlt, bytes, h->caplen, h->len, p);
 	if (why != NI_SKIP_NONE) {
 		cap->skipped[why]++;
 		return;
 	}
-	p.ts = (ni_time)h->ts.tv_sec * 1000000 + h->ts.tv_usec;
-	ni_flowtab_add(cap->tab, &p);
+	p->ts = (ni_time)h->ts.tv_sec * 1000000 + h->ts.tv_usec;
+	if (!cap->batching)
+		ni_flowtab_add(cap->tab, p);
+	else if (++cap->nbatch == NI_BATCH)
+		flush_batch(cap);
 	if (cap->progress && (cap->read & 0xffff) == 0) {
 		time_t	 now = time(NULL);
 
@@ -377,6 +394,7 @@ read_mapped(struct capture *cap, pcap_t *p, FILE *fp, const char *name,
 	snap = (uint32_t)pcap_snapshot(p);
 	end = m + st.st_size;
 	*rc = 0;
+	cap->batching = 1;
 	for (b = m + 24; b < end && !stop; b += 16 + h.caplen) {
 		if (end - b < 16) {
 			warnx("%s: truncated dump file; tried to read 16 header "
@@ -421,6 +439,8 @@ read_mapped(struct capture *cap, pcap_t *p, FILE *fp, const char *name,
 			on_packet((u_char *)cap, &h, b + 16);
 		h.caplen = tmp;
 	}
+	flush_batch(cap);
+	cap->batching = 0;
 	munmap((void *)m, (size_t)st.st_size);
 	return 1;
 }
