@@ -95,6 +95,11 @@ void			 ni_reader_bad(struct ni_reader *, const struct ni_rec *,
 			    __attribute__((__format__(__printf__, 3, 4)));
 size_t			 ni_reader_skipped(const struct ni_reader *);
 /*
+ * 1 if the next ni_read() is answered from what is buffered, 0 if it may
+ * wait for input: the moment for a streaming tool to flush its output.
+ */
+int			 ni_reader_pending(const struct ni_reader *);
+/*
  * Frees, sets *rp to NULL, accepts NULL.  Prints how many lines were skipped
  * and returns -1 if anything was reported while reading.
  */

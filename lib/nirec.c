@@ -17,10 +17,15 @@
 /* Past this many, malformed lines are only counted: one bad file must not
  * bury the terminal, and the summary at close still tells the total. */
 #define NI_MAXREPORT	20
+#define ZBUF		(128 * 1024)
 
 struct ni_reader {
 	char		*name;		/* for messages: the path, or "stdin" */
-	gzFile		 gz;
+	int		 fd;
+	/* gzip input is inflated here; plain input is read as it comes */
+	int		 gz, zend;
+	z_stream	 z;
+	unsigned char	*zbuf;
 	int		 opts;
 	char		*buf;		/* [pos, len) holds unread bytes */
 	size_t		 cap, pos, len;
@@ -49,10 +54,69 @@ struct ni_writer {
 	size_t		 linecap;
 };
 
+/* read(2) that gives whatever is there: a pipe's lines arrive as written. */
+static ssize_t
+readsome(struct ni_reader *r, void *buf, size_t n)
+{
+	ssize_t	 got;
+
+	while ((got = read(r->fd, buf, n)) == -1 && errno == EINTR)
+		continue;
+	if (got == -1) {
+		warn("%s", r->name);
+		r->failed = 1;
+	}
+	return got;
+}
+
+/* Inflates into buf; bytes produced, 0 at the end, -1 on error. */
+static ssize_t
+inflatesome(struct ni_reader *r, char *buf, size_t n)
+{
+	ssize_t	 got;
+	int	 rc;
+
+	r->z.next_out = (unsigned char *)buf;
+	r->z.avail_out = (unsigned)n;
+	while (r->z.avail_out == n) {
+		if (r->z.avail_in == 0 && !r->zend) {
+			if ((got = readsome(r, r->zbuf, ZBUF)) == -1)
+				return -1;
+			if (got == 0)
+				r->zend = 1;
+			r->z.next_in = r->zbuf;
+			r->z.avail_in = (unsigned)got;
+		}
+		rc = inflate(&r->z, Z_NO_FLUSH);
+		if (rc == Z_STREAM_END) {
+			/* gzip members may follow each other (cat a.gz b.gz). */
+			if (r->z.avail_in == 0 && r->zend)
+				break;
+			inflateReset(&r->z);
+			continue;
+		}
+		if (rc == Z_BUF_ERROR && r->z.avail_in == 0 && r->zend) {
+			/* Nothing of a next member: a clean end. */
+			if (r->z.total_in == 0)
+				break;
+			warnx("%s: compressed data cut short", r->name);
+			r->failed = 1;
+			return -1;
+		}
+		if (rc != Z_OK && rc != Z_BUF_ERROR) {
+			warnx("%s: %s", r->name, r->z.msg != NULL ? r->z.msg :
+			    "corrupt compressed data");
+			r->failed = 1;
+			return -1;
+		}
+	}
+	return (ssize_t)(n - r->z.avail_out);
+}
+
 static int
 fill(struct ni_reader *r)
 {
-	int	 n;
+	ssize_t	 n;
 
 	if (r->pos > 0) {
 		memmove(r->buf, r->buf + r->pos, r->len - r->pos);
@@ -64,28 +128,12 @@ fill(struct ni_reader *r)
 		r->buf = ni_reallocarray(r->buf, r->cap, 1);
 	}
 	/* One byte stays free for the NUL of a last line without LF. */
-	n = gzread(r->gz, r->buf + r->len, (unsigned)(r->cap - 1 - r->len));
-	if (n < 0) {
-		int	 e;
-		const char *msg = gzerror(r->gz, &e);
-
-		warnx("%s: %s", r->name, e == Z_ERRNO ? strerror(errno) : msg);
-		r->failed = 1;
+	n = r->gz ? inflatesome(r, r->buf + r->len, r->cap - 1 - r->len) :
+	    readsome(r, r->buf + r->len, r->cap - 1 - r->len);
+	if (n == -1)
 		return -1;
-	}
-	if (n == 0) {
-		int	 e;
-		const char *msg = gzerror(r->gz, &e);
-
-		/* A gzip file cut short ends with Z_BUF_ERROR, not an error. */
-		if (e != Z_OK && e != Z_STREAM_END) {
-			warnx("%s: %s", r->name,
-			    e == Z_BUF_ERROR ? "compressed data cut short" : msg);
-			r->failed = 1;
-			return -1;
-		}
+	if (n == 0)
 		r->eof = 1;
-	}
 	r->len += (size_t)n;
 	return 0;
 }
@@ -278,12 +326,24 @@ ni_reader_open(const char *path, int opts)
 	r = ni_calloc(1, sizeof(*r));
 	r->name = ni_strdup(strcmp(path, "-") == 0 ? "stdin" : path);
 	r->opts = opts;
+	r->fd = fd;
 	r->cap = 256 * 1024;
 	r->buf = ni_malloc(r->cap);
-	/* zlib reads plain files transparently, so .gz needs no special case. */
-	if ((r->gz = gzdopen(fd, "rb")) == NULL)
-		err(1, NULL);
-	gzbuffer(r->gz, 128 * 1024);
+	/* gzip is recognised by its magic, whatever the name. */
+	while (r->len < 2 && !r->eof && !r->failed)
+		(void)fill(r);
+	if (r->len >= 2 && (unsigned char)r->buf[0] == 0x1f &&
+	    (unsigned char)r->buf[1] == 0x8b) {
+		r->gz = 1;
+		r->zbuf = ni_malloc(r->len > ZBUF ? r->len : ZBUF);
+		memcpy(r->zbuf, r->buf, r->len);
+		r->z.next_in = r->zbuf;
+		r->z.avail_in = (unsigned)r->len;
+		r->len = 0;
+		r->eof = 0;
+		if (inflateInit2(&r->z, 15 + 16) != Z_OK)
+			errx(1, "%s: cannot start zlib", r->name);
+	}
 
 	rc = read_record(r, &rec);
 	if (rc == -1) {
@@ -342,6 +402,12 @@ ni_reader_bad(struct ni_reader *r, const struct ni_rec *rec,
 		    r->name);
 }
 
+int
+ni_reader_pending(const struct ni_reader *r)
+{
+	return memchr(r->buf + r->pos, '\n', r->len - r->pos) != NULL;
+}
+
 const char *const *
 ni_reader_names(const struct ni_reader *r, size_t *n)
 {
@@ -392,7 +458,9 @@ ni_reader_close(struct ni_reader **rp)
 	}
 	if (r->failed)
 		rval = -1;
-	gzclose(r->gz);
+	if (r->gz)
+		inflateEnd(&r->z);
+	close(r->fd);
 	for (i = 0; i < r->nnames; i++)
 		free(r->names[i]);
 	free(r->names);
@@ -400,6 +468,7 @@ ni_reader_close(struct ni_reader **rp)
 	free(r->buf);
 	free(r->qbuf);
 	free(r->qoff);
+	free(r->zbuf);
 	free(r->name);
 	free(r);
 	*rp = NULL;

@@ -108,3 +108,17 @@ ni-flowcat: $f: 5 malformed lines skipped"
 	assert_success
 	assert_output "$(cat "$NI_FIXTURES/quoted.csv")"
 }
+
+@test "gzip cut short or concatenated: reported, or read whole" {
+	ni-capture -r "$(data pcap/nDPI/1kxun.pcap)" | gzip > "$BATS_TEST_TMPDIR/f.gz"
+	head -c 4000 "$BATS_TEST_TMPDIR/f.gz" > "$BATS_TEST_TMPDIR/cut.gz"
+	run --separate-stderr ni-flowcat -t "$BATS_TEST_TMPDIR/cut.gz"
+	assert_failure 1
+	assert_equal "$stderr" "ni-flowcat: $BATS_TEST_TMPDIR/cut.gz: compressed data cut short"
+	assert [ "${#lines[@]}" -gt 10 ]
+	# gzip members one after another are one stream (cat a.gz b.gz)
+	cat "$BATS_TEST_TMPDIR/f.gz" "$BATS_TEST_TMPDIR/f.gz" | ni-flowcat -r > "$BATS_TEST_TMPDIR/two"
+	# (the second header is a record here, as with any CSV that is concatenated)
+	assert_equal "$(wc -l < "$BATS_TEST_TMPDIR/two")" $(( 2 * $(zcat "$BATS_TEST_TMPDIR/f.gz" | wc -l) ))
+}
+
