@@ -78,6 +78,8 @@ struct ni_writer;
  * read here so that ni_reader_col() works before the first record.
  */
 struct ni_reader	*ni_reader_open(const char *, int);
+/* The same on an open descriptor (taken over), named so in messages. */
+struct ni_reader	*ni_reader_fdopen(int, const char *, int);
 /*
  * 1 and *rec on a record, 0 at the end, -1 on a read error or (with
  * NI_READ_STRICT) a malformed line.  Malformed lines are reported as
@@ -283,5 +285,55 @@ void			 ni_flowtab_flush(struct ni_flowtab *);
 void			 ni_flowtab_getstats(const struct ni_flowtab *,
 			    struct ni_flowtab_stats *);
 void			 ni_flowtab_free(struct ni_flowtab **);
+
+/*
+ * A bucket: "s3://bucket/prefix" (AWS S3, IBM COS, MinIO, Ceph), or a local
+ * directory ("file://dir" or a path) laid out exactly like one.  Keys are
+ * full keys, ni_store_prefix() included.  Errors are reported naming the
+ * store and the key; credentials are never printed.
+ */
+struct ni_store;
+struct ni_store_opts {
+	const char	*endpoint;	/* NULL: AWS_ENDPOINT_URL, else AWS */
+	const char	*region;	/* NULL: AWS_REGION, else us-east-1 */
+	const char	*profile;	/* NULL: AWS_PROFILE, else "default" */
+	const char	*ca_file;	/* NULL: the system's */
+	int		 addressing;	/* 'p' path, 'v' virtual host, 0 auto */
+	int		 retries;	/* on 5xx, timeouts, lost connections */
+};
+typedef void	(*ni_store_list_cb)(const char *, int, void *);
+struct ni_store	*ni_store_open(const char *, const struct ni_store_opts *);
+const char	*ni_store_prefix(const struct ni_store *);
+const char	*ni_store_url(const struct ni_store *);
+/*
+ * 0 when stored (the store confirmed it); -1 on an error retrying cannot
+ * fix (403, missing bucket); -2 when the store stayed unreachable.  meta is
+ * name, value, ..., NULL: x-amz-meta-* on S3, ignored in a directory.
+ */
+int		 ni_store_put(struct ni_store *, const char *, const void *,
+		    size_t, const char *const *);
+/* Writes the object to the stream, its SHA-256 checked; 0, -1 or -2. */
+int		 ni_store_get(struct ni_store *, const char *, FILE *);
+/*
+ * Calls cb(key, 0, arg) for each key starting with the prefix, in key
+ * order; with delim, keys below a further '/' come once as cb(dir/, 1, arg).
+ */
+int		 ni_store_list(struct ni_store *, const char *, int,
+		    ni_store_list_cb, void *);
+uint64_t	 ni_store_retries(const struct ni_store *);
+void		 ni_store_close(struct ni_store **);
+/* Writes a file via a temporary name, fsync and rename; -1 and errno. */
+int		 ni_write_durable(const char *, const void *, size_t);
+
+/* SHA-256, hex digest: S3 payload hashes and download checks. */
+struct ni_sha256 {
+	uint32_t	h[8];
+	uint64_t	len;
+	uint8_t		buf[64];
+	size_t		nbuf;
+};
+void	 ni_sha256_init(struct ni_sha256 *);
+void	 ni_sha256_update(struct ni_sha256 *, const void *, size_t);
+void	 ni_sha256_hex(struct ni_sha256 *, char [65]);	/* ends it */
 
 #endif /* NI_H */

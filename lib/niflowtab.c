@@ -488,6 +488,15 @@ add(struct ni_flowtab *t, const struct ni_pkt *cp, const struct fkey *kp,
 	char		 app[300];
 
 	t->st.packets++;
+	/*
+	 * Time that goes back by more than the idle timeout (the next of
+	 * several capture files is older) continues no flow: end them all,
+	 * or the new, older flows would look long idle and end at once.
+	 */
+	if (p->ts + t->conf.idle < t->now) {
+		ni_flowtab_flush(t);
+		t->now = p->ts;
+	}
 	if (p->ts > t->now)
 		t->now = p->ts;
 	if (kp == NULL) {

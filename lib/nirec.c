@@ -310,10 +310,7 @@ read_record(struct ni_reader *r, struct ni_rec *rec)
 struct ni_reader *
 ni_reader_open(const char *path, int opts)
 {
-	struct ni_reader	*r;
-	struct ni_rec		 rec;
-	size_t			 i, j;
-	int			 fd, rc;
+	int	 fd;
 
 	if (strcmp(path, "-") == 0)
 		fd = dup(STDIN_FILENO);
@@ -323,8 +320,20 @@ ni_reader_open(const char *path, int opts)
 		warn("%s", path);
 		return NULL;
 	}
+	return ni_reader_fdopen(fd, strcmp(path, "-") == 0 ? "stdin" : path,
+	    opts);
+}
+
+struct ni_reader *
+ni_reader_fdopen(int fd, const char *name, int opts)
+{
+	struct ni_reader	*r;
+	struct ni_rec		 rec;
+	size_t			 i, j;
+	int			 rc;
+
 	r = ni_calloc(1, sizeof(*r));
-	r->name = ni_strdup(strcmp(path, "-") == 0 ? "stdin" : path);
+	r->name = ni_strdup(name);
 	r->opts = opts;
 	r->fd = fd;
 	r->cap = 256 * 1024;

@@ -299,3 +299,11 @@ same_as_tshark() {
 	assert_failure 1
 	assert_regex "$stderr" "^ni-capture: ni-no-such-if0: .*(No such device|doesn't exist)"
 }
+
+@test "files given out of time order: each file's flows as if it were read alone" {
+	local a b
+	a=$(data pcap/zeek/echo-connections.pcap.gz) b=$(data pcap/nDPI/1kxun.pcap)
+	{ ni-capture -r "$b"; ni-capture -r "$a" | tail -n +2; } | sort > "$BATS_TEST_TMPDIR/apart"
+	ni-capture -r "$b" "$a" | sort > "$BATS_TEST_TMPDIR/together"
+	diff "$BATS_TEST_TMPDIR/apart" "$BATS_TEST_TMPDIR/together"
+}
