@@ -9,6 +9,20 @@
 # implementation: SigV4, payload hashes and Content-MD5 are verified.
 set -eu
 
+# Starts a daemon in the background with only stdin, stdout and stderr:
+# a test's pipes and bats' own descriptors must not stay open in it.
+daemon() {
+	local log=$1 fd
+	shift
+	(
+		for fd in /proc/self/fd/*; do
+			fd=${fd##*/}
+			[ "$fd" -gt 2 ] 2>/dev/null && eval "exec $fd>&-"
+		done
+		exec "$@" < /dev/null >> "$log" 2>&1
+	) &
+}
+
 stop() {
 	[ -f "$1/pids" ] || return 0
 	kill -9 $(cat "$1/pids") 2>/dev/null || true
@@ -81,12 +95,12 @@ EOC
 	monmaptool --create --fsid "$FSID" --addv a "[v2:127.0.0.1:$MONP]" "$D/monmap" >/dev/null
 	ceph-mon -c "$C" --mkfs -i a --monmap "$D/monmap" --keyring "$D/keyring"
 	: > "$D/pids"
-	ceph-mon -c "$C" -i a -f > "$D/log/mon.out" 2>&1 &
+	daemon "$D/log/mon.out" ceph-mon -c "$C" -i a -f
 	echo $! >> "$D/pids"
 	OSDUUID=$(cat /proc/sys/kernel/random/uuid)
 	ceph -c "$C" --connect-timeout 30 osd new "$OSDUUID" >/dev/null
 	ceph-osd -c "$C" -i 0 --mkfs --osd-uuid "$OSDUUID" > "$D/log/osd-mkfs.out" 2>&1
-	ceph-osd -c "$C" -i 0 -f > "$D/log/osd.out" 2>&1 &
+	daemon "$D/log/osd.out" ceph-osd -c "$C" -i 0 -f
 	echo $! >> "$D/pids"
 	# the user first: radosgw-admin creates the zone, and a gateway started
 	# at the same time races with it and exits
@@ -99,7 +113,7 @@ EOC
 restart() {
 	local D=$1 P i
 	P=$(sed -n 's/^rgw frontends = beast endpoint=127.0.0.1:\([0-9]*\)$/\1/p' "$D/ceph.conf")
-	radosgw -c "$D/ceph.conf" -n client.rgw.s3 -f >> "$D/log/rgw.out" 2>&1 &
+	daemon "$D/log/rgw.out" radosgw -c "$D/ceph.conf" -n client.rgw.s3 -f
 	echo $! > "$D/rgw.pid"
 	echo $! >> "$D/pids"
 	for i in $(seq 600); do
