@@ -23,6 +23,9 @@ struct row {
 	char		**field;
 };
 
+static char		**out;		/* the output's columns */
+static size_t		 nout;
+static struct ni_writer	*w;
 static struct object	*objs;
 static size_t		 nobjs;
 static struct row	*rows;
@@ -126,7 +129,7 @@ cmprow(const void *a, const void *b)
 
 /* Writes, in start order, the buffered flows that start before limit. */
 static void
-emit(struct ni_writer *w, size_t nout, ni_time limit)
+emit(ni_time limit)
 {
 	size_t	 i, j, k;
 
@@ -142,29 +145,43 @@ emit(struct ni_writer *w, size_t nout, ni_time limit)
 	nrows = j;
 }
 
-/* Reads one downloaded object; columns mapped by name to the output's. */
+/*
+ * Reads one downloaded object; columns are mapped by name to the output's,
+ * which are the first readable object's.
+ */
 static int
-load(FILE *tmp, const char *name, const char *const *out, size_t nout)
+load(FILE *tmp, const char *name)
 {
 	struct ni_reader	*r;
 	struct ni_rec		 rec;
+	const char *const	*names;
 	ni_time			 t;
-	size_t			 k;
+	size_t			 k, n;
 	int			*map, cs, rval = 0;
 
 	fflush(tmp);
 	rewind(tmp);
 	if ((r = ni_reader_fdopen(dup(fileno(tmp)), name, 0)) == NULL)
 		return -1;
+	names = ni_reader_names(r, &n);
+	if ((cs = ni_reader_col(r, "start")) == -1) {
+		if (n > 0)
+			warnx("%s:1: no \"start\" column: not a flow file",
+			    name);
+		ni_reader_close(&r);
+		return n > 0 ? -1 : 0;
+	}
+	if (out == NULL) {
+		nout = n;
+		out = ni_calloc(n, sizeof(char *));
+		for (k = 0; k < n; k++)
+			out[k] = ni_strdup(names[k]);
+		w = ni_writer_new(stdout, (const char *const *)out, nout);
+	}
 	map = ni_calloc(nout, sizeof(int));
 	for (k = 0; k < nout; k++)
 		map[k] = ni_reader_col(r, out[k]);
-	if ((cs = ni_reader_col(r, "start")) == -1 && ni_reader_names(r,
-	    &k) != NULL && k > 0) {
-		warnx("%s:1: no \"start\" column: not a flow file", name);
-		rval = -1;
-	}
-	while (cs != -1 && ni_read(r, &rec) == 1) {
+	while (ni_read(r, &rec) == 1) {
 		if (ni_time_parse(rec.field[cs], &t) == -1) {
 			ni_reader_bad(r, &rec, "bad start \"%s\"",
 			    rec.field[cs]);
@@ -215,12 +232,9 @@ main(int argc, char *argv[])
 {
 	struct ni_store_opts	 o = { 0 };
 	struct ni_store		*st;
-	struct ni_writer	*w = NULL;
 	char			**clusters, *prefix, *c, name[4096];
 	const char		*cluster = NULL;
-	const char *const	*out = NULL;
-	char			**outcopy = NULL;
-	size_t			 nout = 0, i, k;
+	size_t			 i;
 	ni_time			 d;
 	FILE			*tmp;
 	int			 ch, rval = 0, progress;
@@ -324,33 +338,15 @@ main(int argc, char *argv[])
 			fclose(tmp);
 			continue;
 		}
-		if (out == NULL) {
-			/* The first object's columns are the output's. */
-			struct ni_reader *r;
-
-			fflush(tmp);
-			rewind(tmp);
-			r = ni_reader_fdopen(dup(fileno(tmp)), objs[i].key, 0);
-			if (r != NULL) {
-				out = ni_reader_names(r, &nout);
-				outcopy = ni_calloc(nout, sizeof(char *));
-				for (k = 0; k < nout; k++)
-					outcopy[k] = ni_strdup(out[k]);
-				out = (const char *const *)outcopy;
-				ni_reader_close(&r);
-				w = ni_writer_new(stdout, out, nout);
-			}
-		}
 		snprintf(name, sizeof(name), "%s%s%s", ni_store_url(st),
 		    ni_store_url(st)[strlen(ni_store_url(st)) - 1] == '/' ?
 		    "" : "/", objs[i].key + strlen(ni_store_prefix(st)));
-		if (out != NULL && load(tmp, name, out, nout) == -1)
+		if (load(tmp, name) == -1)
 			rval = 1;
 		fclose(tmp);
 		/* Later objects start no earlier: what starts before is final. */
 		if (w != NULL)
-			emit(w, nout, i + 1 < nobjs ? objs[i + 1].first :
-			    INT64_MAX);
+			emit(i + 1 < nobjs ? objs[i + 1].first : INT64_MAX);
 	}
 	if (progress)
 		fprintf(stderr, "\033[K");
@@ -360,8 +356,8 @@ main(int argc, char *argv[])
 	}
 	ni_writer_close(&w);
 	for (i = 0; i < nout; i++)
-		free(outcopy[i]);
-	free(outcopy);
+		free(out[i]);
+	free(out);
 	for (i = 0; i < nobjs; i++)
 		free(objs[i].key);
 	free(objs);
