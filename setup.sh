@@ -10,7 +10,7 @@ what=${1:-}
 build_deps="build-essential autoconf automake pkg-config libpcap-dev libcsv-dev
 	libcurl4-openssl-dev zlib1g-dev uthash-dev"
 test_deps="bats bats-assert bats-support tshark mandoc iproute2 curl
-	iputils-ping python3 gzip"
+	iputils-ping python3 gzip radosgw ceph-mon ceph-osd awscli"
 
 install() {
 	missing=
