@@ -116,8 +116,12 @@ void			 ni_write(struct ni_writer *, const struct ni_rec *);
 /* Writes one field list (nfield must match the header). */
 void			 ni_write_fields(struct ni_writer *, const char *const *,
 			    size_t);
-/* Writes a field quoted per RFC 4180 when needed. */
-void			 ni_csv_field(FILE *, const char *);
+/*
+ * One CSV line of n fields, quoted where needed, ending in LF, into *line
+ * (grown as needed, *cap its size); returns its length.
+ */
+size_t			 ni_csv_join(char **, size_t *, const char *const *,
+			    size_t);
 int			 ni_writer_close(struct ni_writer **);
 
 /*

@@ -499,8 +499,9 @@ ni_writer_new(FILE *fp, const char *const *names, size_t n)
 	return w;
 }
 
+/* Appends one field, quoted when it must be. */
 static void
-put_field(struct ni_writer *w, size_t *len, const char *s)
+put_field(char **line, size_t *cap, size_t *len, const char *s)
 {
 	size_t	 n, need;
 	int	 quote = 0;
@@ -510,31 +511,40 @@ put_field(struct ni_writer *w, size_t *len, const char *s)
 		if (s[n] == ',' || s[n] == '"' || s[n] == '\r' || s[n] == '\n')
 			quote = 1;
 	need = *len + 2 * n + 4;
-
-	if (need > w->linecap) {
-		w->linecap = need * 2;
-		w->line = ni_reallocarray(w->line, w->linecap, 1);
+	if (need > *cap) {
+		*cap = need * 2;
+		*line = ni_reallocarray(*line, *cap, 1);
 	}
 	if (!quote) {
-		memcpy(w->line + *len, s, n);
+		memcpy(*line + *len, s, n);
 		*len += n;
 		return;
 	}
 	/* csv_write() doubles the quotes; 2n + 2 is its worst case. */
-	*len += csv_write(w->line + *len, 2 * n + 2, s, n);
+	*len += csv_write(*line + *len, 2 * n + 2, s, n);
+}
+
+size_t
+ni_csv_join(char **line, size_t *cap, const char *const *f, size_t n)
+{
+	size_t	 i, len = 0;
+
+	for (i = 0; i < n; i++) {
+		put_field(line, cap, &len, f[i]);
+		(*line)[len++] = i + 1 < n ? ',' : '\n';
+	}
+	return len;
 }
 
 static void
 put_line(struct ni_writer *w, const char *const *f, size_t n)
 {
-	size_t	 i, len = 0;
+	size_t	 len;
 
-	for (i = 0; i < n; i++) {
-		put_field(w, &len, f[i]);
-		w->line[len++] = i + 1 < n ? ',' : '\n';
-	}
-	if (n > 0)
+	if (n > 0) {
+		len = ni_csv_join(&w->line, &w->linecap, f, n);
 		fwrite(w->line, 1, len, w->fp);
+	}
 }
 
 static void
@@ -560,15 +570,6 @@ void
 ni_write(struct ni_writer *w, const struct ni_rec *rec)
 {
 	ni_write_fields(w, (const char *const *)rec->field, rec->nfield);
-}
-
-void
-ni_csv_field(FILE *fp, const char *s)
-{
-	if (strpbrk(s, ",\"\r\n") == NULL)
-		fputs(s, fp);
-	else
-		csv_fwrite(fp, s, strlen(s));
 }
 
 int
