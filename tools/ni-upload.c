@@ -28,6 +28,8 @@ struct seg {
 	struct ni_writer	*w;
 	uint64_t		 count, bytes;
 	ni_time			 first, last;	/* of the flows' start */
+	ni_time			*starts;	/* of each line, in file order */
+	size_t			 capstarts;
 };
 
 static struct {
@@ -156,49 +158,116 @@ object_key(const char *cluster, int64_t window, const char *tag,
 	return key;
 }
 
-/* Deflates a whole file into memory, gzip format. */
-static int
-gzip_file(const char *path, char **out, size_t *outlen)
+/* Deflates a buffer, gzip format. */
+static void
+gzip_buffer(const char *in, size_t len, char **out, size_t *outlen)
 {
 	z_stream	 z;
-	unsigned char	 in[65536];
-	size_t		 cap, n;
-	FILE		*fp;
-	int		 flush, rc;
+	size_t		 cap;
 
-	if ((fp = fopen(path, "rb")) == NULL)
-		return -1;
 	memset(&z, 0, sizeof(z));
 	if (deflateInit2(&z, conf.level, Z_DEFLATED, 15 + 16, 8,
 	    Z_DEFAULT_STRATEGY) != Z_OK)
 		errx(1, "cannot start zlib");
-	cap = 65536;
+	cap = deflateBound(&z, len) + 64;
 	*out = ni_malloc(cap);
-	*outlen = 0;
-	do {
-		n = fread(in, 1, sizeof(in), fp);
-		if (ferror(fp)) {
-			deflateEnd(&z);
-			fclose(fp);
-			return -1;
-		}
-		flush = feof(fp) ? Z_FINISH : Z_NO_FLUSH;
-		z.next_in = in;
-		z.avail_in = (unsigned)n;
-		do {
-			if (cap - *outlen < 65536) {
-				cap *= 2;
-				*out = ni_reallocarray(*out, cap, 1);
-			}
-			z.next_out = (unsigned char *)*out + *outlen;
-			z.avail_out = (unsigned)(cap - *outlen);
-			rc = deflate(&z, flush);
-			*outlen = cap - z.avail_out;
-		} while (z.avail_out == 0 || (flush == Z_FINISH &&
-		    rc != Z_STREAM_END));
-	} while (flush != Z_FINISH);
+	z.next_in = (unsigned char *)(uintptr_t)in;
+	z.avail_in = (unsigned)len;
+	z.next_out = (unsigned char *)*out;
+	z.avail_out = (unsigned)cap;
+	if (deflate(&z, Z_FINISH) != Z_STREAM_END)
+		errx(1, "internal error: deflate");
+	*outlen = z.total_out;
 	deflateEnd(&z);
+}
+
+struct sline {
+	ni_time		 start;
+	const char	*p;
+	size_t		 len;
+};
+
+static int
+cmpsline(const void *a, const void *b)
+{
+	const struct sline *x = a, *y = b;
+
+	if (x->start != y->start)
+		return x->start < y->start ? -1 : 1;
+	return x->p < y->p ? -1 : x->p > y->p;	/* stable: file order */
+}
+
+/*
+ * A segment's text with its flows sorted by start, so that ni-replay
+ * merges objects instead of sorting them.  Left as it is when a quoted
+ * field may span lines (then lines and starts do not pair up).
+ */
+static char *
+sorted_text(char *text, size_t len, const ni_time *starts, size_t n)
+{
+	struct sline	*v;
+	char		*p, *nl, *end = text + len, *o, *q;
+	size_t		 i;
+	int		 sorted = 1;
+
+	if (starts == NULL || memchr(text, '"', len) != NULL ||
+	    (nl = memchr(text, '\n', len)) == NULL)
+		return NULL;
+	v = ni_calloc(n, sizeof(*v));
+	for (i = 0, p = nl + 1; p < end; i++, p = nl + 1) {
+		if (i == n || (nl = memchr(p, '\n', (size_t)(end - p))) == NULL)
+			break;
+		v[i].start = starts[i];
+		v[i].p = p;
+		v[i].len = (size_t)(nl - p) + 1;
+		if (i > 0 && starts[i] < starts[i - 1])
+			sorted = 0;
+	}
+	if (i != n || p != end || sorted) {
+		free(v);
+		return NULL;
+	}
+	qsort(v, n, sizeof(*v), cmpsline);
+	o = ni_malloc(len);
+	q = o + (v[0].p - text);
+	memcpy(o, text, (size_t)(v[0].p - text));	/* the header */
+	q = o + ((nl = memchr(text, '\n', len)) - text) + 1;
+	for (i = 0; i < n; i++) {
+		memcpy(q, v[i].p, v[i].len);
+		q += v[i].len;
+	}
+	free(v);
+	return o;
+}
+
+/* Reads a segment and deflates it, its flows sorted when it can. */
+static int
+gzip_file(const char *path, const ni_time *starts, size_t n, char **out,
+    size_t *outlen)
+{
+	struct stat	 sb;
+	char		*text, *s;
+	FILE		*fp;
+
+	if ((fp = fopen(path, "rb")) == NULL)
+		return -1;
+	if (fstat(fileno(fp), &sb) == -1) {
+		fclose(fp);
+		return -1;
+	}
+	text = ni_malloc((size_t)sb.st_size + 1);
+	if (fread(text, 1, (size_t)sb.st_size, fp) != (size_t)sb.st_size) {
+		free(text);
+		fclose(fp);
+		return -1;
+	}
 	fclose(fp);
+	if ((s = sorted_text(text, (size_t)sb.st_size, starts, n)) != NULL) {
+		free(text);
+		text = s;
+	}
+	gzip_buffer(text, (size_t)sb.st_size, out, outlen);
+	free(text);
 	return 0;
 }
 
@@ -218,7 +287,8 @@ ready_path(const char *key)
  */
 static int
 seal_file(const char *path, const char *cluster, int64_t window,
-    const char *tag, ni_time first, ni_time last, uint64_t count)
+    const char *tag, ni_time first, ni_time last, uint64_t count,
+    const ni_time *starts)
 {
 	char	*gz, *key, *rp;
 	size_t	 len;
@@ -230,7 +300,7 @@ seal_file(const char *path, const char *cluster, int64_t window,
 	}
 	key = object_key(cluster, window, tag, first, last, count);
 	rp = ready_path(key);
-	if (gzip_file(path, &gz, &len) == -1) {
+	if (gzip_file(path, starts, (size_t)count, &gz, &len) == -1) {
 		warn("%s", path);
 		rval = -1;
 	} else if (ni_write_durable(rp, gz, len) == -1) {
@@ -260,12 +330,13 @@ seal(size_t i)
 		char *t = ni_strndup(tag, strlen(tag) - 4);	/* ".csv" */
 
 		if (seal_file(s->path, s->cluster, s->window, t, s->first,
-		    s->last, s->count) == -1)
+		    s->last, s->count, s->starts) == -1)
 			run.fatal = 1;
 		free(t);
 	}
 	free(s->cluster);
 	free(s->path);
+	free(s->starts);
 	free(s);
 	segs[i] = segs[--nsegs];
 }
@@ -426,7 +497,7 @@ recover(void)
 	struct ni_reader	*r;
 	struct ni_rec		 rec;
 	struct stat		 sb;
-	ni_time			 t, first, last;
+	ni_time			 t, first, last, *starts;
 	uint64_t		 count;
 	int64_t			 window;
 	int			 col;
@@ -478,11 +549,14 @@ recover(void)
 			count = 0;
 			first = INT64_MAX;
 			last = INT64_MIN;
+			starts = NULL;
 			if ((r = ni_reader_open(path, 0)) != NULL) {
 				col = ni_reader_col(r, "start");
 				while (col != -1 && ni_read(r, &rec) == 1)
 					if (ni_time_parse(rec.field[col], &t) == 0) {
-						count++;
+						starts = ni_reallocarray(starts,
+						    count + 1, sizeof(ni_time));
+						starts[count++] = t;
 						first = t < first ? t : first;
 						last = t > last ? t : last;
 					}
@@ -492,13 +566,14 @@ recover(void)
 			tag = ni_strndup(strchr(ce->d_name, '_') + 1,
 			    (size_t)(dot - strchr(ce->d_name, '_') - 1));
 			if (seal_file(path, de->d_name, window, tag, first, last,
-			    count) == -1)
+			    count, starts) == -1)
 				run.fatal = 1;
 			else if (count > 0)
 				warnx("%s: recovered %llu flows left by an "
 				    "earlier run", path,
 				    (unsigned long long)count);
 			free(tag);
+			free(starts);
 			free(path);
 		}
 		closedir(cd);
@@ -592,7 +667,12 @@ upload(struct ni_reader *r)
 			run.fatal = 1;
 			return;
 		}
-		s->count++;
+		if (s->count == s->capstarts) {
+			s->capstarts = s->capstarts * 2 + 1024;
+			s->starts = ni_reallocarray(s->starts, s->capstarts,
+			    sizeof(ni_time));
+		}
+		s->starts[s->count++] = t;
 		for (n = 0, i = 0; i < rec.nfield; i++)
 			n += strlen(rec.field[i]) + 1;
 		s->bytes += n;
