@@ -134,7 +134,7 @@ enum ni_col {
 	NI_COL_RBYTES, NI_COL_FLAGS, NI_COL_RFLAGS, NI_COL_STATE,
 	NI_NCORE,
 	/* optional columns the library understands when present */
-	NI_COL_VLAN = NI_NCORE, NI_COL_APP,
+	NI_COL_VLAN = NI_NCORE, NI_COL_APP, NI_COL_COMMUNITY,
 	NI_NCOLS
 };
 extern const char *const ni_col_names[NI_NCOLS];
@@ -199,8 +199,11 @@ int	 ni_flow_get(struct ni_reader *, const struct ni_flowcols *,
  */
 #define NI_FW_VLAN	0x01
 #define NI_FW_APP	0x02
+#define NI_FW_COMMUNITY	0x04	/* community_id, computed from the flow */
 struct ni_flow_writer;
 struct ni_flow_writer	*ni_flow_writer_new(FILE *, int);
+/* The Community ID seed (default 0). */
+void			 ni_flow_writer_seed(struct ni_flow_writer *, uint16_t);
 void			 ni_flow_write(struct ni_flow_writer *,
 			    const struct ni_flow *);
 int			 ni_flow_writer_close(struct ni_flow_writer **);
@@ -328,6 +331,14 @@ uint64_t	 ni_store_retries(const struct ni_store *);
 void		 ni_store_close(struct ni_store **);
 /* Writes a file via a temporary name, fsync and rename; -1 and errno. */
 int		 ni_write_durable(const char *, const void *, size_t);
+
+/*
+ * The Community ID (v1) of a flow, "1:" and base64 of a SHA-1 over the
+ * seed, ordered addresses and ports: what Zeek, Suricata and Elastic write,
+ * for correlation with them.  out needs NI_COMMUNITY_LEN bytes.
+ */
+#define NI_COMMUNITY_LEN	32
+size_t	 ni_community_id(const struct ni_flow *, uint16_t, char *);
 
 /* SHA-256, hex digest: S3 payload hashes and download checks. */
 struct ni_sha256 {

@@ -121,7 +121,8 @@ ni_proto_parse(const char *s, unsigned *out)
 
 const char *const ni_col_names[NI_NCOLS] = {
 	"start", "end", "proto", "src", "sport", "dst", "dport", "pkts",
-	"bytes", "rpkts", "rbytes", "flags", "rflags", "state", "vlan", "app"
+	"bytes", "rpkts", "rbytes", "flags", "rflags", "state", "vlan", "app",
+	"community_id"
 };
 
 const char *const ni_state_names[NI_NSTATE] = {

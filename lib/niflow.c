@@ -11,6 +11,7 @@
 struct ni_flow_writer {
 	struct ni_writer	*w;
 	int			 opts;
+	uint16_t		 seed;
 };
 
 int
@@ -141,8 +142,16 @@ ni_flow_writer_new(FILE *fp, int opts)
 		names[n++] = ni_col_names[NI_COL_VLAN];
 	if (opts & NI_FW_APP)
 		names[n++] = ni_col_names[NI_COL_APP];
+	if (opts & NI_FW_COMMUNITY)
+		names[n++] = ni_col_names[NI_COL_COMMUNITY];
 	fw->w = ni_writer_new(fp, names, n);
 	return fw;
+}
+
+void
+ni_flow_writer_seed(struct ni_flow_writer *fw, uint16_t seed)
+{
+	fw->seed = seed;
 }
 
 static char *
@@ -166,6 +175,7 @@ ni_flow_write(struct ni_flow_writer *fw, const struct ni_flow *f)
 	char		 start[NI_TIME_LEN], end[NI_TIME_LEN], proto[8];
 	char		 src[NI_ADDR_LEN], dst[NI_ADDR_LEN], sport[8], dport[8];
 	char		 n[4][24], flags[9], rflags[9], vlan[8];
+	char		 cid[NI_COMMUNITY_LEN];
 	const char	*fld[NI_NCOLS];
 	const char	*pn;
 	size_t		 nf = 0;
@@ -196,6 +206,10 @@ ni_flow_write(struct ni_flow_writer *fw, const struct ni_flow *f)
 		fld[nf++] = f->vlan >= 0 ? fmt_u64((uint64_t)f->vlan, vlan) : "";
 	if (fw->opts & NI_FW_APP)
 		fld[nf++] = f->app != NULL ? f->app : "";
+	if (fw->opts & NI_FW_COMMUNITY) {
+		ni_community_id(f, fw->seed, cid);
+		fld[nf++] = cid;
+	}
 	ni_write_fields(fw->w, fld, nf);
 }
 

@@ -307,3 +307,20 @@ same_as_tshark() {
 	ni-capture -r "$b" "$a" | sort > "$BATS_TEST_TMPDIR/together"
 	diff "$BATS_TEST_TMPDIR/apart" "$BATS_TEST_TMPDIR/together"
 }
+
+@test "Community ID: the same IDs as Zeek's baselines, TCP, UDP, ICMP, ICMPv6, IPv6, SCTP" {
+	local f
+	for f in tcp udp icmp icmp6 ipv6 sctp; do
+		grep -o '1:[A-Za-z0-9+/=]*$' "$(data "pcap/zeek/communityid/expected/$f.pcap.out")" |
+		    sort -u > "$BATS_TEST_TMPDIR/zeek"
+		ni-capture -c -r "$(data "pcap/zeek/communityid/$f.pcap")" |
+		    awk -F, 'NR == 1 { for (i = 1; i <= NF; i++) if ($i == "community_id") c = i; next } { print $c }' |
+		    sort -u > "$BATS_TEST_TMPDIR/ours"
+		[ -s "$BATS_TEST_TMPDIR/zeek" ] || fail "$f: empty baseline"
+		diff "$BATS_TEST_TMPDIR/zeek" "$BATS_TEST_TMPDIR/ours" || fail "$f: Community IDs differ from Zeek's"
+	done
+	# a seed changes every ID (Zeek's community_id_v1(conn, 1) style)
+	run ni-capture -z 1 -r "$(data pcap/zeek/communityid/tcp.pcap)"
+	assert_line --index 0 --partial ",app,community_id"
+	refute_output --partial "1:LQU9qZlK+B5F3KDmev6m5PMibrg="
+}

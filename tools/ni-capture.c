@@ -60,6 +60,8 @@ static void	 usage(FILE *, int) __attribute__((__noreturn__));
 
 static const struct option longopts[] = {
 	{ "active-timeout",	required_argument,	NULL,	'A' },
+	{ "community-id",	no_argument,		NULL,	'c' },
+	{ "community-id-seed",	required_argument,	NULL,	'z' },
 	{ "filter",		required_argument,	NULL,	'f' },
 	{ "help",		no_argument,		NULL,	'h' },
 	{ "idle-timeout",	required_argument,	NULL,	'I' },
@@ -123,19 +125,23 @@ main(int argc, char *argv[])
 	const char		*iface = NULL, *user = NULL;
 	char			*filter = NULL;
 	int			 ch, rflag = 0, stats = 0, promisc = 1, rval = 0;
-	int			 snaplen = 1024;
+	int			 snaplen = 1024, cid = 0;
+	long long		 seed = 0;
 
 	memset(&conf, 0, sizeof(conf));
 	conf.idle = 60 * 1000000LL;
 	conf.active = 300 * 1000000LL;
 	conf.max_flows = 1000000;
 	conf.want_app = 1;
-	while ((ch = getopt_long(argc, argv, "A:f:hI:i:m:Nprs:Su:V", longopts,
+	while ((ch = getopt_long(argc, argv, "A:cf:hI:i:m:Nprs:Su:Vz:", longopts,
 	    NULL)) != -1) {
 		switch (ch) {
 		case 'A':
 			conf.active = number("-A", optarg, 1, 86400 * 7) *
 			    1000000LL;
+			break;
+		case 'c':
+			cid = 1;
 			break;
 		case 'f':
 			filter = ni_strdup(optarg);
@@ -169,6 +175,10 @@ main(int argc, char *argv[])
 		case 'u':
 			user = optarg;
 			break;
+		case 'z':
+			seed = number("--community-id-seed", optarg, 0, 65535);
+			cid = 1;
+			break;
 		case 'V':
 			printf("ni-capture %s (%s)\n", PACKAGE_VERSION,
 			    pcap_lib_version());
@@ -200,7 +210,9 @@ main(int argc, char *argv[])
 	sigaction(SIGTERM, &sa, NULL);
 
 	memset(&cap, 0, sizeof(cap));
-	cap.fw = ni_flow_writer_new(stdout, NI_FW_VLAN | NI_FW_APP);
+	cap.fw = ni_flow_writer_new(stdout, NI_FW_VLAN | NI_FW_APP |
+	    (cid ? NI_FW_COMMUNITY : 0));
+	ni_flow_writer_seed(cap.fw, (uint16_t)seed);
 	cap.tab = ni_flowtab_new(&conf, on_flow, &cap);
 	cap.progress = isatty(STDERR_FILENO);
 
@@ -634,10 +646,11 @@ static void
 usage(FILE *fp, int status)
 {
 	fprintf(fp,
-	    "usage: ni-capture [-NS] [-A secs] [-f expression] [-I secs] "
-	    "[-m max-flows] -r [file ...]\n"
-	    "       ni-capture [-NpS] [-A secs] [-I secs] [-m max-flows] "
+	    "usage: ni-capture [-cNS] [-A secs] [-f expression] [-I secs] "
+	    "[-m max-flows] [-z seed]\n"
+	    "                  -r [file ...]\n"
+	    "       ni-capture [-cNpS] [-A secs] [-I secs] [-m max-flows] "
 	    "[-s snaplen] [-u user]\n"
-	    "                  -i interface [expression]\n");
+	    "                  [-z seed] -i interface [expression]\n");
 	exit(status);
 }
