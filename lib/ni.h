@@ -340,6 +340,23 @@ int		 ni_write_durable(const char *, const void *, size_t);
 #define NI_COMMUNITY_LEN	32
 size_t	 ni_community_id(const struct ni_flow *, uint16_t, char *);
 
+/*
+ * Filter expressions, ni-filter(1): compiled once, bound to each input's
+ * header (columns by name), then matched record by record; fields are
+ * parsed only when a condition needs them.
+ */
+struct ni_filter;
+/* NULL and the reason ("column 12: ...") in err if the syntax is wrong. */
+struct ni_filter	*ni_filter_compile(const char *, char *, size_t);
+/* -1 (reported) if the expression names a column the input lacks. */
+int			 ni_filter_bind(struct ni_filter *, struct ni_reader *);
+/* 1 if the record matches; a bad field is reported and does not match. */
+int			 ni_filter_match(struct ni_filter *, struct ni_reader *,
+			    const struct ni_rec *);
+void			 ni_filter_free(struct ni_filter **);
+/* RFC 3339, or a date, or minutes (2026-12-04T10:00Z). */
+int			 ni_time_parse_loose(const char *, ni_time *);
+
 /* SHA-256, hex digest: S3 payload hashes and download checks. */
 struct ni_sha256 {
 	uint32_t	h[8];

@@ -182,12 +182,12 @@ teardown() {
 	exec 7> "$BATS_TEST_TMPDIR/fifo"
 	sed -n '1,151p' "$BATS_TEST_TMPDIR/g.csv" >&7
 	# wait until the 150 flows are accepted: on disk in the spool
-	for i in $(seq 100); do
+	for i in $(seq 200); do
 		n=$(cat "$SPOOL"/open/*/*.csv 2>/dev/null | grep -vc '^start,' || true)
-		m=$(awss3 ls --recursive s3://flows/killed/ | wc -l)
-		[ "$n" -ge 150 ] || [ "$(( n + m ))" -gt 0 -a "$i" -gt 50 ] && break
-		sleep 0.1
+		[ "$n" -ge 150 ] && break
+		sleep 0.05
 	done
+	assert_equal "$n" 150
 	kill -9 $pid
 	wait $pid || true
 	exec 7>&-
