@@ -356,6 +356,8 @@ int			 ni_filter_match(struct ni_filter *, struct ni_reader *,
 void			 ni_filter_free(struct ni_filter **);
 /* RFC 3339, or a date, or minutes (2026-12-04T10:00Z). */
 int			 ni_time_parse_loose(const char *, ni_time *);
+/* 90, 90s, 250ms, 5m, 2h, 1d as microseconds; -1 if not a duration. */
+int			 ni_duration_parse(const char *, int64_t *);
 
 /* SHA-256, hex digest: S3 payload hashes and download checks. */
 struct ni_sha256 {

@@ -279,7 +279,8 @@ load_list(struct parser *ps, const char *at, const char *path)
 	fclose(fp);
 	/* sorted, overlaps merged: then one binary search answers */
 	for (k = 0; k < 2; k++) {
-		qsort(l->v[k], l->n[k], sizeof(rg), cmprange);
+		if (l->n[k] > 0)
+			qsort(l->v[k], l->n[k], sizeof(rg), cmprange);
 		for (j = 0, m = 0; j < l->n[k]; j++) {
 			if (m > 0 && memcmp(l->v[k][j].lo, l->v[k][m - 1].hi,
 			    16) <= 0) {
@@ -342,8 +343,8 @@ parse_count(const char *s, int64_t *v)
 }
 
 /* 90, 90s, 1.5m, 2h, 1d, 250ms, 10us: microseconds. */
-static int
-parse_duration(const char *s, int64_t *v)
+int
+ni_duration_parse(const char *s, int64_t *v)
 {
 	char		*e;
 	double		 d;
@@ -559,7 +560,7 @@ addr:
 			parse_op(ps, &n->op);
 			at = ps->tok;
 			w = tokdup(ps);
-			rc = i == N_DURATION ? parse_duration(w, &n->num) :
+			rc = i == N_DURATION ? ni_duration_parse(w, &n->num) :
 			    parse_count(w, &n->num);
 			free(w);
 			if (rc == -1) {

@@ -782,7 +782,8 @@ ni_store_list(struct ni_store *st, const char *prefix, int delim,
 		else
 			dir[0] = '\0';
 		local_walk(st, dir, prefix, delim, &keys, &nkeys);
-		qsort(keys, nkeys, sizeof(char *), cmpstr);
+		if (nkeys > 0)
+			qsort(keys, nkeys, sizeof(char *), cmpstr);
 		for (i = 0; i < nkeys; i++) {
 			cb(keys[i], keys[i][strlen(keys[i]) - 1] == '/', arg);
 			free(keys[i]);

@@ -620,7 +620,8 @@ main(int argc, char *argv[])
 		free(clusters[i]);
 	}
 	free(clusters);
-	qsort(objs, nobjs, sizeof(*objs), cmpobj);
+	if (nobjs > 0)
+		qsort(objs, nobjs, sizeof(*objs), cmpobj);
 
 	for (i = 0; i < nobjs; i++) {
 		if (progress)
