@@ -10,7 +10,8 @@ what=${1:-}
 build_deps="build-essential autoconf automake pkg-config libpcap-dev libcsv-dev
 	libcurl4-openssl-dev zlib1g-dev uthash-dev"
 test_deps="bats bats-assert bats-support tshark mandoc iproute2 curl
-	iputils-ping python3 gzip radosgw ceph-mon ceph-osd awscli"
+	iputils-ping python3 gzip radosgw ceph-mon ceph-osd awscli nfdump
+	bsdutils"
 
 install() {
 	missing=
@@ -45,6 +46,12 @@ demo)
 	;;
 check)
 	install $build_deps $test_deps
+	# DuckDB's engine, from npm, for the test that queries a bucket in place
+	command -v npm >/dev/null || install nodejs npm
+	duck=${NI_DUCKDB:-$HOME/.cache/netinsights/duckdb}
+	[ -d "$duck/node_modules/@duckdb/node-api" ] ||
+	    npm install --prefix "$duck" --no-audit --no-fund --silent \
+	    @duckdb/node-api@1.5.6-r.1 >/dev/null
 	# distcheck: a tarball that builds and passes in a separate tree
 	build build
 	dist=0

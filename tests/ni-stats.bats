@@ -141,3 +141,18 @@ Q
 	assert_failure 1
 	assert_equal "$stderr" "ni-stats: $FLOWS: no column \"nosuch\" to group by"
 }
+
+@test "DuckDB reads the bucket ni-upload wrote, in place, and counts what ni-stats counts" {
+	need_duckdb
+	XDG_CACHE_HOME=$BATS_TEST_TMPDIR/cache ni-upload -c lab -i 60 "$BATS_TEST_TMPDIR/bucket" < "$FLOWS" 2>/dev/null
+	run duckdb_q "$BATS_TEST_TMPDIR/bucket" "SELECT count(*), sum(pkts + rpkts), sum(bytes + rbytes) FROM flows"
+	assert_success
+	assert_output "$(ni-stats -v flows,tpkts,tbytes "$FLOWS" | tail -1)"
+	# a group-by, and the Hive partition columns as DuckDB sees them
+	run duckdb_q "$BATS_TEST_TMPDIR/bucket" "SELECT proto, count(*), sum(bytes) FROM flows GROUP BY proto ORDER BY proto"
+	assert_output "$(ni-stats -k proto -v flows,bytes "$FLOWS" | tail -n +2 | sort)"
+	run duckdb_q "$BATS_TEST_TMPDIR/bucket" "SELECT DISTINCT cluster FROM flows"
+	assert_output "lab"
+	run duckdb_q "$BATS_TEST_TMPDIR/bucket" "SELECT count(DISTINCT date) FROM flows"
+	assert_output "$(tail -n +2 "$FLOWS" | cut -c1-10 | sort -u | wc -l)"
+}

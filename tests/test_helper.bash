@@ -124,3 +124,19 @@ gen_flows() {
 		printf "%s,%s,tcp,10.244.%d.%d,%d,198.51.100.%d,443,%d,%d,%d,%d,SPA,SPA,closed\n", ts, ts, int(i / 250) % 250, i % 250, 1024 + i % 60000, i % 200, 1 + i % 9, 60 + i, 1 + i % 7, 40 + i
 	}}'
 }
+
+# DuckDB's engine from npm, installed by setup.sh into a cache outside the
+# tree (so that distcheck's copy finds it too).
+duckdb_q() {
+	local dir=${NI_DUCKDB:-$HOME/.cache/netinsights/duckdb}
+	cp "$NI_SRCDIR/tests/duckdb-query.mjs" "$dir/q.mjs"
+	node "$dir/q.mjs" "$@"
+}
+
+need_duckdb() {
+	local dir=${NI_DUCKDB:-$HOME/.cache/netinsights/duckdb}
+	if [ ! -d "$dir/node_modules/@duckdb/node-api" ]; then
+		[ "${CI:-}" = true ] && fail "DuckDB (npm @duckdb/node-api) is not installed in $dir"
+		skip "DuckDB not installed in $dir (./setup.sh check installs it)"
+	fi
+}
