@@ -245,7 +245,7 @@ load_list(struct parser *ps, const char *at, const char *path)
 	struct addrlist	*l;
 	struct range	 rg;
 	char		*line = NULL, *p, *e;
-	size_t		 cap = 0, lineno = 0, k, j, m;
+	size_t		 cap = 0, lineno = 0, k, j, m, cap2[2] = { 0, 0 };
 	FILE		*fp;
 	int		 fam;
 
@@ -272,7 +272,10 @@ load_list(struct parser *ps, const char *at, const char *path)
 			break;
 		}
 		k = fam == 4 ? 0 : 1;
-		l->v[k] = ni_reallocarray(l->v[k], l->n[k] + 1, sizeof(rg));
+		if (l->n[k] == cap2[k]) {
+			cap2[k] = cap2[k] * 2 + 64;
+			l->v[k] = ni_reallocarray(l->v[k], cap2[k], sizeof(rg));
+		}
 		l->v[k][l->n[k]++] = rg;
 	}
 	free(line);

@@ -746,8 +746,9 @@ local_walk(const struct ni_store *st, const char *dir, const char *prefix,
 			if (asprintf(&sub, "%s/", key) == -1)
 				err(1, NULL);
 			if (delim && strlen(sub) > strlen(prefix)) {
-				*keys = ni_reallocarray(*keys, *nkeys + 1,
-				    sizeof(char *));
+				if ((*nkeys & (*nkeys - 1)) == 0)
+					*keys = ni_reallocarray(*keys,
+					    *nkeys * 2 + 1, sizeof(char *));
 				(*keys)[(*nkeys)++] = sub;
 			} else {
 				local_walk(st, sub, prefix, delim, keys, nkeys);
@@ -755,8 +756,9 @@ local_walk(const struct ni_store *st, const char *dir, const char *prefix,
 			}
 			free(key);
 		} else if (strlen(key) >= strlen(prefix)) {
-			*keys = ni_reallocarray(*keys, *nkeys + 1,
-			    sizeof(char *));
+			if ((*nkeys & (*nkeys - 1)) == 0)
+				*keys = ni_reallocarray(*keys, *nkeys * 2 + 1,
+				    sizeof(char *));
 			(*keys)[(*nkeys)++] = key;
 		} else
 			free(key);

@@ -45,7 +45,8 @@ teardown() {
 # The ".Dl $ command" lines of a page's EXAMPLES section.
 examples() {
 	awk '/^\.Sh EXAMPLES/ { on = 1; next } /^\.Sh / { on = 0 }
-	    on && /^\.Dl \$ / { sub(/^\.Dl \$ /, ""); gsub(/\\-/, "-"); gsub(/\\&/, ""); print }' "$1"
+	    on && /^\.Dl \$ / { sub(/^\.Dl \$ /, ""); gsub(/\\-/, "-"); gsub(/\\&/, "")
+	    gsub(/\\\(dq/, "\""); gsub(/\\e/, "\\"); print }' "$1"
 }
 
 @test "every EXAMPLES command of every page runs" {
@@ -54,6 +55,7 @@ examples() {
 	cp "$NI_SRCDIR/examples/sample.pcap" capture.pcap
 	gzip -c capture.pcap > capture.pcap.gz
 	cp capture.pcap x.pcap
+	printf '# a block list\n192.168.2.22\n2001:db8::/32\n' > blocklist.txt
 	# what the ni-replay examples read
 	export XDG_CACHE_HOME=$BATS_TEST_TMPDIR/cache
 	ni-capture -r capture.pcap | ni-upload flows-archive 2>/dev/null

@@ -222,6 +222,7 @@ load_quoted(FILE *tmp, const char *name, struct run *r)
 	const char		**f;
 	char			*line = NULL;
 	size_t			 k, n, cap = 0, vcap = 0, len, xlen = 0, xcap = 0;
+	size_t			 offcap = 0;
 	size_t			*off = NULL;
 	ni_time			 t;
 	int			*map, cs, rval = 0;
@@ -261,7 +262,10 @@ load_quoted(FILE *tmp, const char *name, struct run *r)
 		memcpy(r->extra + xlen, line, len);
 		/* offsets now, pointers once extra stops moving */
 		add_line(r, &vcap, t, NULL, len);
-		off = ni_reallocarray(off, r->n, sizeof(*off));
+		if (r->n > offcap) {
+			offcap = offcap * 2 + 1024;
+			off = ni_reallocarray(off, offcap, sizeof(*off));
+		}
 		off[r->n - 1] = xlen;
 		xlen += len;
 	}

@@ -554,8 +554,10 @@ recover(void)
 				col = ni_reader_col(r, "start");
 				while (col != -1 && ni_read(r, &rec) == 1)
 					if (ni_time_parse(rec.field[col], &t) == 0) {
-						starts = ni_reallocarray(starts,
-						    count + 1, sizeof(ni_time));
+						if (count % 1024 == 0)
+							starts = ni_reallocarray(
+							    starts, count + 1024,
+							    sizeof(ni_time));
 						starts[count++] = t;
 						first = t < first ? t : first;
 						last = t > last ? t : last;
