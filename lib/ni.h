@@ -359,6 +359,26 @@ int			 ni_time_parse_loose(const char *, ni_time *);
 /* 90, 90s, 250ms, 5m, 2h, 1d as microseconds; -1 if not a duration. */
 int			 ni_duration_parse(const char *, int64_t *);
 
+/*
+ * Threat intelligence: feeds named in a config file ("category source
+ * [name]" a line), loaded in their published formats; a lookup returns
+ * the feeds (a bit each) whose entries cover an address.  Private,
+ * loopback, reserved and the given cluster ranges are never matched.
+ */
+#define NI_INTEL_MAXFEEDS	64
+struct ni_intel;
+/* verbose: 1 says what each feed gave; -1 reads the config alone. */
+struct ni_intel	*ni_intel_load(const char *, const char *const *, int);
+uint64_t	 ni_intel_lookup(const struct ni_intel *, const struct ni_addr *);
+void		 ni_intel_describe(const struct ni_intel *, uint64_t, char *,
+		    size_t, char *, size_t);
+size_t		 ni_intel_nfeeds(const struct ni_intel *);
+/* Feed i's name; its source (file or URL) and local path. */
+const char	*ni_intel_feed(const struct ni_intel *, size_t, const char **,
+		    const char **);
+void		 ni_intel_stats(const struct ni_intel *, size_t *, size_t *);
+void		 ni_intel_free(struct ni_intel **);
+
 /* SHA-256, hex digest: S3 payload hashes and download checks. */
 struct ni_sha256 {
 	uint32_t	h[8];
