@@ -56,6 +56,9 @@ examples() {
 	gzip -c capture.pcap > capture.pcap.gz
 	cp capture.pcap x.pcap
 	printf '# a block list\n192.168.2.22\n2001:db8::/32\n' > blocklist.txt
+	mkdir feeds
+	printf 'scanner %s/intel/ipsum/ipsum.txt ipsum\nanonymizer %s/intel/Tor-IP-Addresses/tor-nodes.lst tor\n' \
+	    "$NI_DATA" "$NI_DATA" > feeds/feeds.conf
 	# what the ni-replay examples read
 	export XDG_CACHE_HOME=$BATS_TEST_TMPDIR/cache
 	ni-capture -r capture.pcap | ni-upload flows-archive 2>/dev/null
