@@ -379,6 +379,32 @@ const char	*ni_intel_feed(const struct ni_intel *, size_t, const char **,
 void		 ni_intel_stats(const struct ni_intel *, size_t *, size_t *);
 void		 ni_intel_free(struct ni_intel **);
 
+/*
+ * Findings, ni-finding(5): one CSV line a finding, written by the analysers
+ * (ni-recon, ni-compromise, ni-baseline) and read by ni-report.
+ */
+#define NI_FINDING_NCOLS	19
+extern const char *const ni_finding_cols[NI_FINDING_NCOLS];
+extern const char *const ni_severity_names[4];
+enum ni_severity { NI_LOW, NI_MEDIUM, NI_HIGH, NI_CRITICAL };
+struct ni_finding {
+	ni_time		 time;		/* event time it became certain */
+	const char	*card;		/* recon, compromise, behavior */
+	const char	*kind;		/* port-scan, inbound-volume, ... */
+	enum ni_severity severity;
+	int		 score;		/* 0 to 100 */
+	const char	*subject, *counterpart;
+	const char	*intel, *feeds, *mitre;
+	ni_time		 first, last;
+	uint64_t	 flows, pkts, bytes, targets;
+	const char	*ports, *threshold, *evidence;
+};
+struct ni_finding_writer;
+struct ni_finding_writer *ni_finding_writer_new(FILE *);
+void		 ni_finding_write(struct ni_finding_writer *,
+		    const struct ni_finding *);
+int		 ni_finding_writer_close(struct ni_finding_writer **);
+
 /* SHA-256, hex digest: S3 payload hashes and download checks. */
 struct ni_sha256 {
 	uint32_t	h[8];
