@@ -354,7 +354,8 @@ first_contact(struct peer *p, const struct ni_flow *f, int failed, int newhost)
 	} else
 		return;
 	p->reported = 1;
-	report_scan(p, f->end, why);
+	/* certain now: as late as the evidence read so far */
+	report_scan(p, p->last, why);
 }
 
 static double
@@ -587,6 +588,8 @@ flow(const struct ni_flow *f, const char *ic, const char *fc)
 	}
 	if (f->end > p->last)
 		p->last = f->end;
+	if (f->start < p->first)
+		p->first = f->start;
 	p->flows++;
 	p->pkts += f->pkts;
 	p->bytes += f->bytes;
@@ -777,7 +780,12 @@ main(int argc, char *argv[])
 		dfi = ni_reader_col(r, "dst_intel_feeds");
 		(void)di;
 		(void)dfi;
-		while (ni_read(r, &rec) == 1) {
+		for (;;) {
+			/* findings reach the next tool before we wait */
+			if (!ni_reader_pending(r))
+				fflush(stdout);
+			if (ni_read(r, &rec) != 1)
+				break;
 			if (ni_flow_get(r, &fc, &rec, &f) == -1)
 				continue;
 			/* the peer's intel: enriched columns, or our feeds */
