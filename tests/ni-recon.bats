@@ -157,3 +157,58 @@ CASES
 	assert_failure 1
 	assert_equal "$stderr" "ni-recon: -C 10.0.0.0/33: prefix length too large"
 }
+
+@test "live: nmap (SYN, connect, UDP), masscan, hping3 and a slow scan are found; a benign client is not" {
+	need_root
+	need nmap
+	need masscan
+	need hping3
+	need curl
+	local n=11 net=10.244.11 i
+	netns_pair $n
+	# the cluster: four hosts in B; the outside: scanners and a client in A
+	for i in 130 131 132 133; do
+		ip -n "$NS_B" addr add "$net.$i/32" dev "$IF_B"
+	done
+	for i in 3 4 5 6 7 8; do
+		ip -n "$NS_A" addr add "$net.$i/32" dev "$IF_A"
+	done
+	ip netns exec "$NS_B" python3 -m http.server --bind "$net.130" 8080 >/dev/null 2>&1 3>&- &
+	NI_PIDS=$!
+	ip netns exec "$NS_B" ni-capture -i "$IF_B" > "$BATS_TEST_TMPDIR/flows.csv" 2> "$BATS_TEST_TMPDIR/cap.err" 3>&- &
+	cap=$!
+	NI_PIDS="$NI_PIDS $cap"
+	wait_for "$BATS_TEST_TMPDIR/cap.err" "listening on" || fail "$(cat "$BATS_TEST_TMPDIR/cap.err")"
+	# a benign client, before and between the scans
+	for i in $(seq 20); do
+		ip netns exec "$NS_A" curl -sf -o /dev/null --interface "$net.3" "http://$net.130:8080/" || true
+	done
+	# bounded in count and rate, all inside the namespaces
+	ip netns exec "$NS_A" nmap -n -Pn -sS -p 1-100 --max-rate 500 -e "$IF_A" -S "$net.1" "$net.130" >/dev/null 2>&1
+	ip netns exec "$NS_A" nmap -n -Pn -sT -p 1-60 --max-rate 500 -e "$IF_A" -S "$net.4" "$net.131" >/dev/null 2>&1
+	ip netns exec "$NS_A" nmap -n -Pn -sU -p 1-40 --max-retries 1 --max-rate 200 -e "$IF_A" -S "$net.5" "$net.132" >/dev/null 2>&1
+	mac=$(ip -n "$NS_B" link show "$IF_B" | awk '/ether/ { print $2 }')
+	ip netns exec "$NS_A" timeout -s INT 20 masscan -p1-200 --rate 1000 --wait 1 -e "$IF_A" \
+	    --source-ip "$net.6" --router-mac "$mac" "$net.133" >/dev/null 2>&1 || true
+	ip netns exec "$NS_A" hping3 -q -S -p ++1 -c 40 -i u10000 -a "$net.7" "$net.131" >/dev/null 2>&1 || true
+	# slow: one probe every 0.3 s, which no rate rule sees
+	for i in $(seq 1 25); do
+		ip netns exec "$NS_A" hping3 -q -S -c 1 -p $((2000 + i)) -a "$net.8" "$net.130" >/dev/null 2>&1 || true
+		sleep 0.3
+	done
+	for i in $(seq 20); do
+		ip netns exec "$NS_A" curl -sf -o /dev/null --interface "$net.3" "http://$net.130:8080/" || true
+	done
+	sleep 1
+	kill -TERM $cap
+	wait $cap
+	run ni-recon -C "$net.128/25" "$BATS_TEST_TMPDIR/flows.csv"
+	assert_success
+	for i in 1 4 5 6 7 8; do
+		assert_line --regexp "^[^,]+,recon,port-scan,[a-z]+,[0-9]+,$net\\.$i,"
+	done
+	refute_line --partial ",$net.3,"
+	assert_equal "${#lines[@]}" 7
+	# the UDP scan is seen as UDP, the slow one as slow or vertical
+	assert_line --regexp ",$net\\.5,.*\"UDP vertical scan"
+}
