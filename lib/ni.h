@@ -405,6 +405,22 @@ void		 ni_finding_write(struct ni_finding_writer *,
 		    const struct ni_finding *);
 int		 ni_finding_writer_close(struct ni_finding_writer **);
 
+/*
+ * A hash map of fixed-size keys (compared as bytes: zero their padding) to
+ * fixed-size values, stored inline, for analysers' keyed state.  A value
+ * pointer stays valid until the next insertion or removal.
+ */
+struct ni_map;
+struct ni_map	*ni_map_new(size_t, size_t);
+/* The value of a key; with create, a zeroed new one (and *created 1). */
+void		*ni_map_get(struct ni_map *, const void *, int, int *);
+void		 ni_map_del(struct ni_map *, const void *);
+/* Walks the entries: start *iter at 0; NULL at the end. */
+void		*ni_map_next(const struct ni_map *, size_t *, const void **);
+size_t		 ni_map_count(const struct ni_map *);
+void		 ni_map_clear(struct ni_map *);
+void		 ni_map_free(struct ni_map **);
+
 /* SHA-256, hex digest: S3 payload hashes and download checks. */
 struct ni_sha256 {
 	uint32_t	h[8];

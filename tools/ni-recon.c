@@ -6,8 +6,30 @@
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <stdint.h>
 #include <string.h>
 
+/*
+ * Keys here are addresses: mostly zero bytes that differ in a few.  A
+ * multiply-mix hash spreads them; uthash's default stopped growing its
+ * table on them (long chains, 30 times slower).
+ */
+static inline unsigned
+bytes_hash(const void *p, size_t n)
+{
+	const unsigned char	*b = p;
+	uint64_t		 h = 0x9e3779b97f4a7c15ULL ^ n;
+	size_t			 i;
+
+	for (i = 0; i < n; i++)
+		h = (h ^ b[i]) * 0x100000001b3ULL;
+	h ^= h >> 33;
+	h *= 0xff51afd7ed558ccdULL;
+	h ^= h >> 33;
+	return (unsigned)h;
+}
+#define HASH_FUNCTION(keyptr, keylen, hashv) \
+	((hashv) = bytes_hash((keyptr), (keylen)))
 #include <uthash.h>
 
 #include "ni.h"
@@ -55,25 +77,54 @@ struct peer {
 	int		 reported;
 	unsigned	 protos;	/* 1 tcp, 2 udp, 4 icmp */
 	uint64_t	 flows, pkts, bytes;
-	char		 intel[256], feeds[256];
+	const char	*intel, *feeds;	/* interned */
 	uint16_t	 sport[MAXSAMPLE];
 	struct ni_addr	 shost[MAXSAMPLE];
 	size_t		 nsport, nshost;
 };
 
 /* Per window, per (peer, service): what volume and request rules see. */
-struct usage {
-	UT_hash_handle	 hh;
-	char		 key[NI_ADDR_LEN * 2 + 16];	/* peer|service */
-	char		 peer[NI_ADDR_LEN], service[NI_ADDR_LEN + 16];
-	uint64_t	 bytes, flows, pkts;
-	ni_time		 first, last;
-	char		 intel[256], feeds[256];
+struct ukey {
+	struct ni_addr	 peer, svc;
+	uint16_t	 port;
+	uint8_t		 proto;
 };
 
+struct usage {
+	uint64_t	 bytes, flows, pkts;
+	ni_time		 first, last;
+	const char	*intel, *feeds;	/* interned */
+};
+
+struct uref {			/* an entry of the map, while judging */
+	const struct ukey	*k;
+	struct usage		*u;
+};
+
+/* Intel strings repeat across peers: kept once. */
+struct istr {
+	UT_hash_handle	 hh;
+	char		 s[];
+};
+static struct istr		*istrs;
+
+static const char *
+intern(const char *s)
+{
+	struct istr	*i;
+
+	HASH_FIND_STR(istrs, s, i);
+	if (i == NULL) {
+		i = ni_malloc(sizeof(*i) + strlen(s) + 1);
+		strcpy(i->s, s);
+		HASH_ADD_STR(istrs, s, i);
+	}
+	return i->s;
+}
 static struct peer		*peers;
 static size_t			 npeers, evicted;
-static struct usage		*usage;
+static struct ni_map		*usage;	/* ukey -> usage, this window */
+static size_t			 maxusage, untracked;
 static int64_t			 curwin = INT64_MIN;
 static struct ni_addr		*cluster;
 static size_t			 ncluster;
@@ -182,7 +233,7 @@ add_cluster(const char *s)
 static int
 peer_intel(const struct peer *p)
 {
-	return p->intel[0] != '\0';
+	return p->intel != NULL && p->intel[0] != '\0';
 }
 
 static const char *
@@ -358,19 +409,18 @@ first_contact(struct peer *p, const struct ni_flow *f, int failed, int newhost)
 	report_scan(p, p->last, why);
 }
 
+static int
+cmpu64(const void *a, const void *b)
+{
+	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+
+	return x < y ? -1 : x > y;
+}
+
 static double
 median(uint64_t *v, size_t n)
 {
-	size_t	 i, j;
-	uint64_t t;
-
-	/* small n (peers of one service in one window): insertion sort */
-	for (i = 1; i < n; i++)
-		for (j = i; j > 0 && v[j - 1] > v[j]; j--) {
-			t = v[j];
-			v[j] = v[j - 1];
-			v[j - 1] = t;
-		}
+	qsort(v, n, sizeof(*v), cmpu64);
 	return n % 2 ? (double)v[n / 2] : ((double)v[n / 2 - 1] +
 	    (double)v[n / 2]) / 2;
 }
@@ -378,115 +428,209 @@ median(uint64_t *v, size_t n)
 static int
 cmpusage(const void *a, const void *b)
 {
-	const struct usage *x = *(struct usage *const *)a;
-	const struct usage *y = *(struct usage *const *)b;
-	int	 c = strcmp(x->service, y->service);
+	const struct ukey *x = ((const struct uref *)a)->k;
+	const struct ukey *y = ((const struct uref *)b)->k;
+	int	 c;
 
-	return c != 0 ? c : strcmp(x->peer, y->peer);
+	if ((c = ni_addr_cmp(&x->svc, &y->svc)) != 0)
+		return c;
+	if (x->port != y->port)
+		return x->port < y->port ? -1 : 1;
+	if (x->proto != y->proto)
+		return x->proto < y->proto ? -1 : 1;
+	return ni_addr_cmp(&x->peer, &y->peer);
+}
+
+static void
+service_name(const struct ukey *k, char *buf, size_t len)
+{
+	char	 a[NI_ADDR_LEN];
+
+	ni_addr_fmt(&k->svc, a);
+	snprintf(buf, len, k->svc.family == 6 ? "[%s]:%u/%s" : "%s:%u/%s",
+	    a, k->port, ni_proto_name(k->proto) != NULL ?
+	    ni_proto_name(k->proto) : "ip");
+}
+
+struct skey {			/* a service */
+	struct ni_addr	 svc;
+	uint16_t	 port;
+	uint8_t		 proto;
+};
+
+struct sgroup {
+	size_t		 n, at;
+};
+
+static int
+cmpskey(const void *a, const void *b)
+{
+	const struct skey *x = *(struct skey *const *)a;
+	const struct skey *y = *(struct skey *const *)b;
+	int	 c;
+
+	if ((c = ni_addr_cmp(&x->svc, &y->svc)) != 0)
+		return c;
+	if (x->port != y->port)
+		return x->port < y->port ? -1 : 1;
+	return x->proto < y->proto ? -1 : x->proto > y->proto;
+}
+
+static void
+report_usage(const struct uref *r, int rule, uint64_t x, double lim,
+    double med, double mad, size_t m, int div, ni_time end)
+{
+	struct ni_finding f;
+	char		 thr[160], ev[256], svc[NI_ADDR_LEN + 16];
+	char		 peer[NI_ADDR_LEN];
+	struct usage	*u = r->u;
+
+	memset(&f, 0, sizeof(f));
+	service_name(r->k, svc, sizeof(svc));
+	ni_addr_fmt(&r->k->peer, peer);
+	snprintf(thr, sizeof(thr), "%s %llu >= %.0f (floor %llu, median %.0f "
+	    "+ %.0f x MAD %.0f of %zu peers)", rule == 0 ? "bytes" :
+	    "requests", (unsigned long long)x, lim, (unsigned long long)
+	    ((rule == 0 ? cf.volfloor : cf.reqfloor) / div), med, cf.madk,
+	    mad, m);
+	snprintf(ev, sizeof(ev), "%llu flows, %llu packets, %llu bytes to %s "
+	    "in %llds", (unsigned long long)u->flows,
+	    (unsigned long long)u->pkts, (unsigned long long)u->bytes, svc,
+	    (long long)(cf.volwin / 1000000));
+	f.time = end;
+	f.card = "recon";
+	f.kind = rule == 0 ? "inbound-volume" : "request-flood";
+	f.subject = peer;
+	f.counterpart = svc;
+	f.intel = u->intel;
+	f.feeds = u->feeds;
+	f.mitre = rule == 0 ? "T1498" : "T1499";
+	f.first = u->first;
+	f.last = u->last;
+	f.flows = u->flows;
+	f.pkts = u->pkts;
+	f.bytes = u->bytes;
+	f.targets = 1;
+	f.threshold = thr;
+	f.evidence = ev;
+	f.score = 50 + (int)(10 * log10((double)x / lim + 1)) + (div > 1 ?
+	    20 : 0);
+	if (f.score > 100)
+		f.score = 100;
+	f.severity = f.score >= 85 ? NI_CRITICAL : f.score >= 70 ? NI_HIGH :
+	    NI_MEDIUM;
+	ni_finding_write(fw, &f);
+	nfindings++;
 }
 
 /*
  * A window is over: per service, each peer's bytes in and requests,
  * against the median and MAD of the service's peers in that window, with
  * absolute floors, so the rule fits a quiet and a busy cluster alike.
+ * Entries are grouped by service in two passes, not sorted.
  */
 static void
 close_window(ni_time end)
 {
-	struct usage	*u, *tmp, **v;
-	struct ni_finding f;
-	uint64_t	*vals;
-	size_t		 n = 0, i, j, k, m;
+	struct ni_map	*groups;
+	struct sgroup	*g;
+	struct skey	 sk, **svcs;
+	struct uref	*v, *hit;
+	struct usage	*u;
+	const void	*key;
+	uint64_t	*vals, x;
+	size_t		 n, i, k, m, it, ns, nhit, at;
 	double		 med, mad, lim;
-	char		 thr[160], ev[256];
 	int		 rule, div;
 
-	HASH_ITER(hh, usage, u, tmp)
-		n++;
-	if (n == 0)
+	if ((n = ni_map_count(usage)) == 0)
 		return;
+	groups = ni_map_new(sizeof(struct skey), sizeof(struct sgroup));
+	for (it = 0; (u = ni_map_next(usage, &it, &key)) != NULL;) {
+		const struct ukey *uk = key;
+
+		memset(&sk, 0, sizeof(sk));
+		sk.svc = uk->svc;
+		sk.port = uk->port;
+		sk.proto = uk->proto;
+		((struct sgroup *)ni_map_get(groups, &sk, 1, NULL))->n++;
+	}
+	ns = ni_map_count(groups);
+	svcs = ni_calloc(ns, sizeof(*svcs));
+	for (it = 0, i = 0, at = 0; (g = ni_map_next(groups, &it, &key)) !=
+	    NULL; i++) {
+		svcs[i] = (struct skey *)(uintptr_t)key;
+		g->at = at;
+		at += g->n;
+		g->n = 0;
+	}
 	v = ni_calloc(n, sizeof(*v));
+	for (it = 0; (u = ni_map_next(usage, &it, &key)) != NULL;) {
+		const struct ukey *uk = key;
+
+		memset(&sk, 0, sizeof(sk));
+		sk.svc = uk->svc;
+		sk.port = uk->port;
+		sk.proto = uk->proto;
+		g = ni_map_get(groups, &sk, 0, NULL);
+		v[g->at + g->n].k = uk;
+		v[g->at + g->n++].u = u;
+	}
+	/* services in order, so that output is the same run after run */
+	qsort(svcs, ns, sizeof(*svcs), cmpskey);
 	vals = ni_calloc(n, sizeof(*vals));
-	n = 0;
-	HASH_ITER(hh, usage, u, tmp)
-		v[n++] = u;
-	qsort(v, n, sizeof(*v), cmpusage);
-	for (i = 0; i < n; i = j) {
-		for (j = i; j < n && strcmp(v[j]->service, v[i]->service) == 0;
-		    j++)
-			continue;
+	hit = ni_calloc(n, sizeof(*hit));
+	for (i = 0; i < ns; i++) {
+		g = ni_map_get(groups, svcs[i], 0, NULL);
+		m = g->n;
 		for (rule = 0; rule < 2; rule++) {
-			for (k = i; k < j; k++)
-				vals[k - i] = rule == 0 ? v[k]->bytes :
-				    v[k]->flows;
-			m = j - i;
+			struct uref *r = v + g->at;
+
+			for (k = 0; k < m; k++)
+				vals[k] = rule == 0 ? r[k].u->bytes :
+				    r[k].u->flows;
 			med = median(vals, m);
 			for (k = 0; k < m; k++)
 				vals[k] = (uint64_t)fabs((double)(rule == 0 ?
-				    v[i + k]->bytes : v[i + k]->flows) - med);
+				    r[k].u->bytes : r[k].u->flows) - med);
 			mad = median(vals, m);
-			for (k = i; k < j; k++) {
-				uint64_t x = rule == 0 ? v[k]->bytes :
-				    v[k]->flows;
-
-				div = v[k]->intel[0] != '\0' ? cf.intel_div : 1;
+			nhit = 0;
+			for (k = 0; k < m; k++) {
+				u = r[k].u;
+				x = rule == 0 ? u->bytes : u->flows;
+				div = u->intel != NULL && u->intel[0] != '\0' ?
+				    cf.intel_div : 1;
 				lim = (double)(rule == 0 ? cf.volfloor :
 				    cf.reqfloor) / div;
 				/* with fewer than three peers, floors alone */
 				if (m >= 3 && med + cf.madk * (mad > 1 ? mad :
 				    1) > lim)
 					lim = med + cf.madk * (mad > 1 ? mad : 1);
-				if ((double)x < lim)
-					continue;
-				memset(&f, 0, sizeof(f));
-				snprintf(thr, sizeof(thr), "%s %llu >= %.0f "
-				    "(floor %llu, median %.0f + %.0f x MAD %.0f "
-				    "of %zu peers)", rule == 0 ? "bytes" :
-				    "requests", (unsigned long long)x, lim,
-				    (unsigned long long)((rule == 0 ?
-				    cf.volfloor : cf.reqfloor) / div), med,
-				    cf.madk, mad, m);
-				snprintf(ev, sizeof(ev), "%llu flows, %llu "
-				    "packets, %llu bytes to %s in %llds",
-				    (unsigned long long)v[k]->flows,
-				    (unsigned long long)v[k]->pkts,
-				    (unsigned long long)v[k]->bytes,
-				    v[k]->service, (long long)(cf.volwin /
-				    1000000));
-				f.time = end;
-				f.card = "recon";
-				f.kind = rule == 0 ? "inbound-volume" :
-				    "request-flood";
-				f.subject = v[k]->peer;
-				f.counterpart = v[k]->service;
-				f.intel = v[k]->intel;
-				f.feeds = v[k]->feeds;
-				f.mitre = rule == 0 ? "T1498" : "T1499";
-				f.first = v[k]->first;
-				f.last = v[k]->last;
-				f.flows = v[k]->flows;
-				f.pkts = v[k]->pkts;
-				f.bytes = v[k]->bytes;
-				f.targets = 1;
-				f.threshold = thr;
-				f.evidence = ev;
-				f.score = 50 + (int)(10 * log10((double)x /
-				    lim + 1)) + (div > 1 ? 20 : 0);
-				if (f.score > 100)
-					f.score = 100;
-				f.severity = f.score >= 85 ? NI_CRITICAL :
-				    f.score >= 70 ? NI_HIGH : NI_MEDIUM;
-				ni_finding_write(fw, &f);
-				nfindings++;
+				if ((double)x >= lim)
+					hit[nhit++] = r[k];
+			}
+			qsort(hit, nhit, sizeof(*hit), cmpusage);
+			for (k = 0; k < nhit; k++) {
+				u = hit[k].u;
+				x = rule == 0 ? u->bytes : u->flows;
+				div = u->intel != NULL && u->intel[0] != '\0' ?
+				    cf.intel_div : 1;
+				lim = (double)(rule == 0 ? cf.volfloor :
+				    cf.reqfloor) / div;
+				if (m >= 3 && med + cf.madk * (mad > 1 ? mad :
+				    1) > lim)
+					lim = med + cf.madk * (mad > 1 ? mad : 1);
+				report_usage(&hit[k], rule, x, lim, med, mad, m,
+				    div, end);
 			}
 		}
 	}
-	HASH_ITER(hh, usage, u, tmp) {
-		HASH_DEL(usage, u);
-		free(u);
-	}
+	ni_map_clear(usage);
+	ni_map_free(&groups);
+	free(svcs);
 	free(v);
 	free(vals);
+	free(hit);
 }
 
 static void
@@ -495,30 +639,30 @@ account(const struct ni_flow *f, const struct ni_addr *ext,
     int ext_is_src)
 {
 	struct usage	*u;
-	char		 key[sizeof(u->key)], pa[NI_ADDR_LEN], sa[NI_ADDR_LEN];
-	char		 svc[NI_ADDR_LEN + 16];
+	struct ukey	 k;
 	int64_t		 w = f->start / cf.volwin;
+	int		 created;
 
 	if (curwin != INT64_MIN && w > curwin)
 		close_window((curwin + 1) * cf.volwin);
 	if (w > curwin)
 		curwin = w;
-	ni_addr_fmt(ext, pa);
-	ni_addr_fmt(in, sa);
-	snprintf(svc, sizeof(svc), in->family == 6 ? "[%s]:%u/%s" :
-	    "%s:%u/%s", sa, port, ni_proto_name(f->proto) != NULL ?
-	    ni_proto_name(f->proto) : "ip");
-	snprintf(key, sizeof(key), "%s|%s", pa, svc);
-	HASH_FIND_STR(usage, key, u);
-	if (u == NULL) {
-		u = ni_calloc(1, sizeof(*u));
-		strcpy(u->key, key);
-		strcpy(u->peer, pa);
-		snprintf(u->service, sizeof(u->service), "%s", svc);
+	memset(&k, 0, sizeof(k));
+	k.peer = *ext;
+	k.svc = *in;
+	k.port = port;
+	k.proto = f->proto;
+	if (ni_map_count(usage) >= maxusage &&
+	    ni_map_get(usage, &k, 0, NULL) == NULL) {
+		/* bounded: a pair beyond the limit is counted, not kept */
+		untracked++;
+		return;
+	}
+	u = ni_map_get(usage, &k, 1, &created);
+	if (created) {
 		u->first = f->start;
-		snprintf(u->intel, sizeof(u->intel), "%s", ic);
-		snprintf(u->feeds, sizeof(u->feeds), "%s", fc);
-		HASH_ADD_STR(usage, key, u);
+		u->intel = ic;
+		u->feeds = fc;
 	}
 	u->flows++;
 	u->pkts += ext_is_src ? f->pkts : f->rpkts;
@@ -530,6 +674,9 @@ account(const struct ni_flow *f, const struct ni_addr *ext,
 static void
 flow(const struct ni_flow *f, const char *ic, const char *fc)
 {
+	/* interned once a flow has intel; most have none */
+	ic = ic[0] != '\0' ? intern(ic) : "";
+	fc = fc[0] != '\0' ? intern(fc) : "";
 	const struct ni_addr	*ext, *in;
 	struct peer		*p, *old, *tmp;
 	uint64_t		 tk, hk;
@@ -583,8 +730,8 @@ flow(const struct ni_flow *f, const char *ic, const char *fc)
 		npeers++;
 	}
 	if (ic[0] != '\0') {
-		snprintf(p->intel, sizeof(p->intel), "%s", ic);
-		snprintf(p->feeds, sizeof(p->feeds), "%s", fc);
+		p->intel = ic;
+		p->feeds = fc;
 	}
 	if (f->end > p->last)
 		p->last = f->end;
@@ -761,6 +908,8 @@ main(int argc, char *argv[])
 	    (const char *const *)cl, 0)) == NULL)
 		return 1;
 	fw = ni_finding_writer_new(stdout);
+	usage = ni_map_new(sizeof(struct ukey), sizeof(struct usage));
+	maxusage = cf.maxpeers * 4;
 	if (argc == 0)
 		argv = stdin_only;
 	for (; *argv != NULL; argv++) {
@@ -811,6 +960,11 @@ main(int argc, char *argv[])
 	if (evicted > 0)
 		warnx("%zu peers evicted to stay within --max-peers %zu",
 		    evicted, cf.maxpeers);
+	if (untracked > 0)
+		warnx("%zu flows of peer and service pairs beyond %zu in a "
+		    "window not counted by the volume and request rules",
+		    untracked, maxusage);
+	ni_map_free(&usage);
 	HASH_ITER(hh, peers, p, tmp)
 		free_peer(p);
 	ni_finding_writer_close(&fw);
