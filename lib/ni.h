@@ -24,6 +24,9 @@ char	*ni_strndup(const char *, size_t);
  */
 int	 ni_fclose_out(FILE *, const char *);
 
+/* An option's number, or exit: "prog: -m 0: too small (1 to 9)". */
+long long ni_number(const char *, const char *, long long, long long);
+
 #ifndef HAVE_STRTONUM
 long long strtonum(const char *, long long, long long, const char **);
 #endif
@@ -37,6 +40,10 @@ long long strtonum(const char *, long long, long long, const char **);
 typedef int64_t	ni_time;
 /* RFC 3339 UTC with six fractional digits; returns the length written. */
 size_t	 ni_time_fmt(ni_time, char *);
+/* 20261204T192014.123456Z, for file names; the length written. */
+size_t	 ni_time_fmt_compact(ni_time, char *);
+/* The same back, n bytes of it; 0 or -1. */
+int	 ni_time_parse_compact(const char *, size_t, ni_time *);
 /*
  * Parses RFC 3339 ("2026-12-04T19:20:14.123456Z", fewer or no fractional
  * digits, "+01:00" offsets, a space for the "T").  0 on success, -1 if not.

@@ -59,6 +59,18 @@ ni_strndup(const char *s, size_t n)
 	return p;
 }
 
+long long
+ni_number(const char *opt, const char *s, long long min, long long max)
+{
+	const char	*errstr;
+	long long	 v;
+
+	v = strtonum(s, min, max, &errstr);
+	if (errstr != NULL)
+		errx(1, "%s %s: %s (%lld to %lld)", opt, s, errstr, min, max);
+	return v;
+}
+
 int
 ni_fclose_out(FILE *fp, const char *name)
 {

@@ -138,3 +138,28 @@ ni_time_parse(const char *s, ni_time *out)
 	    h * 3600 + mi * 60 + sec - off) * 1000000) + us;
 	return 0;
 }
+
+size_t
+ni_time_fmt_compact(ni_time t, char *buf)
+{
+	char	 s[NI_TIME_LEN], *p, *q;
+
+	ni_time_fmt(t, s);
+	for (p = s, q = buf; *p != '\0'; p++)
+		if (*p != '-' && *p != ':')
+			*q++ = *p;
+	*q = '\0';
+	return (size_t)(q - buf);
+}
+
+int
+ni_time_parse_compact(const char *s, size_t n, ni_time *t)
+{
+	char	 b[NI_TIME_LEN];
+
+	if (n != 23)
+		return -1;
+	snprintf(b, sizeof(b), "%.4s-%.2s-%.2sT%.2s:%.2s:%.2s%.8s", s, s + 4,
+	    s + 6, s + 9, s + 11, s + 13, s + 15);
+	return ni_time_parse(b, t);
+}

@@ -86,18 +86,6 @@ on_signal(int sig)
 		pcap_breakloop(current);
 }
 
-static long long
-number(const char *opt, const char *s, long long min, long long max)
-{
-	const char	*errstr;
-	long long	 v;
-
-	v = strtonum(s, min, max, &errstr);
-	if (errstr != NULL)
-		errx(1, "%s %s: %s (%lld to %lld)", opt, s, errstr, min, max);
-	return v;
-}
-
 /* The BPF expression is the operands joined by spaces, as tcpdump takes it. */
 static char *
 join(char **argv)
@@ -137,7 +125,7 @@ main(int argc, char *argv[])
 	    NULL)) != -1) {
 		switch (ch) {
 		case 'A':
-			conf.active = number("-A", optarg, 1, 86400 * 7) *
+			conf.active = ni_number("-A", optarg, 1, 86400 * 7) *
 			    1000000LL;
 			break;
 		case 'c':
@@ -147,14 +135,14 @@ main(int argc, char *argv[])
 			filter = ni_strdup(optarg);
 			break;
 		case 'I':
-			conf.idle = number("-I", optarg, 1, 86400 * 7) *
+			conf.idle = ni_number("-I", optarg, 1, 86400 * 7) *
 			    1000000LL;
 			break;
 		case 'i':
 			iface = optarg;
 			break;
 		case 'm':
-			conf.max_flows = (size_t)number("-m", optarg, 1,
+			conf.max_flows = (size_t)ni_number("-m", optarg, 1,
 			    UINT32_MAX / 4);
 			break;
 		case 'N':
@@ -167,7 +155,7 @@ main(int argc, char *argv[])
 			rflag = 1;
 			break;
 		case 's':
-			snaplen = (int)number("-s", optarg, 64, 262144);
+			snaplen = (int)ni_number("-s", optarg, 64, 262144);
 			break;
 		case 'S':
 			stats = 1;
@@ -176,7 +164,7 @@ main(int argc, char *argv[])
 			user = optarg;
 			break;
 		case 'z':
-			seed = number("--community-id-seed", optarg, 0, 65535);
+			seed = ni_number("--community-id-seed", optarg, 0, 65535);
 			cid = 1;
 			break;
 		case 'V':

@@ -524,6 +524,24 @@ report_usage(const struct uref *r, int rule, uint64_t x, double lim,
 }
 
 /*
+ * The value at which a peer's bytes (rule 0) or requests (rule 1) are
+ * abnormal among m peers; *div is how much intel lowered the floor.
+ */
+static double
+limit(const struct usage *u, int rule, size_t m, double med, double mad,
+    int *div)
+{
+	double	 lim;
+
+	*div = u->intel != NULL && u->intel[0] != '\0' ? cf.intel_div : 1;
+	lim = (double)(rule == 0 ? cf.volfloor : cf.reqfloor) / *div;
+	/* with fewer than three peers, floors alone */
+	if (m >= 3 && med + cf.madk * (mad > 1 ? mad : 1) > lim)
+		lim = med + cf.madk * (mad > 1 ? mad : 1);
+	return lim;
+}
+
+/*
  * A window is over: per service, each peer's bytes in and requests,
  * against the median and MAD of the service's peers in that window, with
  * absolute floors, so the rule fits a quiet and a busy cluster alike.
@@ -598,28 +616,15 @@ close_window(ni_time end)
 			for (k = 0; k < m; k++) {
 				u = r[k].u;
 				x = rule == 0 ? u->bytes : u->flows;
-				div = u->intel != NULL && u->intel[0] != '\0' ?
-				    cf.intel_div : 1;
-				lim = (double)(rule == 0 ? cf.volfloor :
-				    cf.reqfloor) / div;
-				/* with fewer than three peers, floors alone */
-				if (m >= 3 && med + cf.madk * (mad > 1 ? mad :
-				    1) > lim)
-					lim = med + cf.madk * (mad > 1 ? mad : 1);
-				if ((double)x >= lim)
+				if ((double)x >= limit(u, rule, m, med, mad,
+				    &div))
 					hit[nhit++] = r[k];
 			}
 			qsort(hit, nhit, sizeof(*hit), cmpusage);
 			for (k = 0; k < nhit; k++) {
 				u = hit[k].u;
 				x = rule == 0 ? u->bytes : u->flows;
-				div = u->intel != NULL && u->intel[0] != '\0' ?
-				    cf.intel_div : 1;
-				lim = (double)(rule == 0 ? cf.volfloor :
-				    cf.reqfloor) / div;
-				if (m >= 3 && med + cf.madk * (mad > 1 ? mad :
-				    1) > lim)
-					lim = med + cf.madk * (mad > 1 ? mad : 1);
+				lim = limit(u, rule, m, med, mad, &div);
 				report_usage(&hit[k], rule, x, lim, med, mad, m,
 				    div, end);
 			}
@@ -757,17 +762,6 @@ flow(const struct ni_flow *f, const char *ic, const char *fc)
 		first_contact(p, f, failed, newhost);
 }
 
-static long long
-num(const char *opt, const char *s, long long lo, long long hi)
-{
-	const char	*errstr;
-	long long	 v = strtonum(s, lo, hi, &errstr);
-
-	if (errstr != NULL)
-		errx(1, "%s %s: %s (%lld to %lld)", opt, s, errstr, lo, hi);
-	return v;
-}
-
 static ni_time
 duration(const char *opt, const char *s)
 {
@@ -859,19 +853,19 @@ main(int argc, char *argv[])
 			cf.longwin = duration("-L", optarg);
 			break;
 		case 'P':
-			cf.maxpeers = (size_t)num("-P", optarg, 1, 100000000);
+			cf.maxpeers = (size_t)ni_number("-P", optarg, 1, 100000000);
 			break;
 		case 'q':
-			cf.reqfloor = (uint64_t)num("-q", optarg, 1, 1LL << 40);
+			cf.reqfloor = (uint64_t)ni_number("-q", optarg, 1, 1LL << 40);
 			break;
 		case 'S':
 			opts |= NI_READ_STRICT;
 			break;
 		case 'T':
-			cf.slowtargets = (uint64_t)num("-T", optarg, 1, 1 << 30);
+			cf.slowtargets = (uint64_t)ni_number("-T", optarg, 1, 1 << 30);
 			break;
 		case 't':
-			cf.targets = (uint64_t)num("-t", optarg, 1, 1 << 30);
+			cf.targets = (uint64_t)ni_number("-t", optarg, 1, 1 << 30);
 			break;
 		case 'V':
 			printf("ni-recon %s\n", PACKAGE_VERSION);
@@ -883,10 +877,10 @@ main(int argc, char *argv[])
 			cf.window = duration("-w", optarg);
 			break;
 		case 'Z':
-			cf.horizontal = (uint64_t)num("-Z", optarg, 1, 1 << 30);
+			cf.horizontal = (uint64_t)ni_number("-Z", optarg, 1, 1 << 30);
 			break;
 		case 'z':
-			cf.vertical = (uint64_t)num("-z", optarg, 1, 1 << 30);
+			cf.vertical = (uint64_t)ni_number("-z", optarg, 1, 1 << 30);
 			break;
 		case 'h':
 			usage_exit(stdout, 0);

@@ -59,19 +59,6 @@ static const struct option longopts[] = {
 	{ NULL,		0,			NULL,	0 }
 };
 
-/* 20261204T192014.123456Z from an object name. */
-static int
-parse_compact(const char *s, size_t n, ni_time *t)
-{
-	char	 b[NI_TIME_LEN];
-
-	if (n != 23)
-		return -1;
-	snprintf(b, sizeof(b), "%.4s-%.2s-%.2sT%.2s:%.2s:%.2s%.8s", s, s + 4,
-	    s + 6, s + 9, s + 11, s + 13, s + 15);
-	return ni_time_parse(b, t);
-}
-
 static void
 add_object(const char *key, int isdir, void *arg)
 {
@@ -88,8 +75,9 @@ add_object(const char *key, int isdir, void *arg)
 	b = strrchr(key, '/');
 	b = b != NULL ? b + 1 : key;
 	if ((u1 = strchr(b, '_')) != NULL && (u2 = strchr(u1 + 1, '_')) != NULL &&
-	    (parse_compact(b, (size_t)(u1 - b), &o.first) == -1 ||
-	    parse_compact(u1 + 1, (size_t)(u2 - u1 - 1), &o.last) == -1)) {
+	    (ni_time_parse_compact(b, (size_t)(u1 - b), &o.first) == -1 ||
+	    ni_time_parse_compact(u1 + 1, (size_t)(u2 - u1 - 1),
+	    &o.last) == -1)) {
 		o.first = INT64_MIN;
 		o.last = INT64_MAX;
 	}
@@ -506,24 +494,12 @@ add:
 	return rval;
 }
 
-static int
+static void
 parse_time(const char *opt, const char *s, ni_time *t)
 {
-	char	 b[NI_TIME_LEN + 16];
-
-	/* Also a date alone, or minutes without seconds. */
-	if (ni_time_parse(s, t) == 0)
-		return 0;
-	if (strlen(s) == 10)
-		snprintf(b, sizeof(b), "%sT00:00:00Z", s);
-	else if (strlen(s) == 17 && s[16] == 'Z')
-		snprintf(b, sizeof(b), "%.16s:00Z", s);
-	else
-		b[0] = '\0';
-	if (b[0] != '\0' && ni_time_parse(b, t) == 0)
-		return 0;
-	errx(1, "%s %s: not a time (2026-12-04, 2026-12-04T19:20Z or RFC 3339)",
-	    opt, s);
+	if (ni_time_parse_loose(s, t) == -1)
+		errx(1, "%s %s: not a time (2026-12-04, 2026-12-04T19:20Z or "
+		    "RFC 3339)", opt, s);
 }
 
 int
@@ -568,7 +544,7 @@ main(int argc, char *argv[])
 			o.region = optarg;
 			break;
 		case 'r':
-			o.retries = atoi(optarg);
+			o.retries = (int)ni_number("-r", optarg, 0, 100);
 			break;
 		case 't':
 			parse_time("--to", optarg, &to);

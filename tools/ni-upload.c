@@ -79,18 +79,6 @@ static const struct option longopts[] = {
 	{ NULL,		0,			NULL,	0 }
 };
 
-static long long
-number(const char *opt, const char *s, long long min, long long max)
-{
-	const char	*errstr;
-	long long	 v;
-
-	v = strtonum(s, min, max, &errstr);
-	if (errstr != NULL)
-		errx(1, "%s %s: %s (%lld to %lld)", opt, s, errstr, min, max);
-	return v;
-}
-
 /* A partition value: Hive paths and file names stay plain. */
 static char *
 sanitize(const char *s)
@@ -102,32 +90,6 @@ sanitize(const char *s)
 		    (*p >= '0' && *p <= '9') || *p == '-' || *p == '.'))
 			*p = '_';
 	return t;
-}
-
-/* 20261204T192014.123456Z: a time in a file name. */
-static void
-compact_time(ni_time t, char *buf)
-{
-	char	 s[NI_TIME_LEN], *p, *q;
-
-	ni_time_fmt(t, s);
-	for (p = s, q = buf; *p != '\0'; p++)
-		if (*p != '-' && *p != ':')
-			*q++ = *p;
-	*q = '\0';
-}
-
-static int
-parse_compact(const char *s, ni_time *t)
-{
-	char	 b[NI_TIME_LEN];
-
-	/* YYYYMMDDTHHMMSS.ffffffZ back to RFC 3339 */
-	if (strlen(s) != 23)
-		return -1;
-	snprintf(b, sizeof(b), "%.4s-%.2s-%.2sT%.2s:%.2s:%.2s%.8s", s, s + 4,
-	    s + 6, s + 9, s + 11, s + 13, s + 15);
-	return ni_time_parse(b, t);
 }
 
 static int64_t
@@ -149,8 +111,8 @@ object_key(const char *cluster, int64_t window, const char *tag,
 	char	 ws[NI_TIME_LEN], f[NI_TIME_LEN], l[NI_TIME_LEN], *key;
 
 	ni_time_fmt(window * conf.interval, ws);
-	compact_time(first, f);
-	compact_time(last, l);
+	ni_time_fmt_compact(first, f);
+	ni_time_fmt_compact(last, l);
 	if (asprintf(&key, "%scluster=%s/date=%.10s/hour=%.2s/%s_%s_n%llu_%s"
 	    ".csv.gz", ni_store_prefix(store), cluster, ws, ws + 11, f, l,
 	    (unsigned long long)count, tag) == -1)
@@ -448,7 +410,8 @@ drain(int force)
 		base = base != NULL ? base + 1 : p.keys[i];
 		fb[0] = lb[0] = cnt[0] = '\0';
 		if (sscanf(base, "%23[^_]_%23[^_]_n%20[0-9]", fb, lb, cnt) == 3 &&
-		    parse_compact(fb, &ft) == 0 && parse_compact(lb, &lt) == 0) {
+		    ni_time_parse_compact(fb, strlen(fb), &ft) == 0 &&
+		    ni_time_parse_compact(lb, strlen(lb), &lt) == 0) {
 			ni_time_fmt(ft, f);
 			ni_time_fmt(lt, l);
 		} else
@@ -739,18 +702,18 @@ main(int argc, char *argv[])
 			strcpy(conf.host, optarg);
 			break;
 		case 'i':
-			conf.interval = number("-i", optarg, 1, 86400) *
+			conf.interval = ni_number("-i", optarg, 1, 86400) *
 			    1000000LL;
 			break;
 		case 'l':
-			conf.lateness = number("-l", optarg, 0, 86400) *
+			conf.lateness = ni_number("-l", optarg, 0, 86400) *
 			    1000000LL;
 			break;
 		case 'L':
-			conf.level = (int)number("-L", optarg, 1, 9);
+			conf.level = (int)ni_number("-L", optarg, 1, 9);
 			break;
 		case 'm':
-			conf.maxbytes = (uint64_t)number("-m", optarg, 1024,
+			conf.maxbytes = (uint64_t)ni_number("-m", optarg, 1024,
 			    1LL << 40);
 			break;
 		case 'p':
@@ -760,7 +723,7 @@ main(int argc, char *argv[])
 			o.region = optarg;
 			break;
 		case 'r':
-			o.retries = (int)number("-r", optarg, 0, 100);
+			o.retries = (int)ni_number("-r", optarg, 0, 100);
 			break;
 		case 's':
 			conf.spool = ni_strdup(optarg);
