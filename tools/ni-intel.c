@@ -318,6 +318,9 @@ main(int argc, char *argv[])
 	}
 	ni_intel_free(&in);
 	free(path);
+	for (size_t i = 0; i < ncl; i++)
+		free(cluster[i]);
+	free(cluster);
 	if (ni_fclose_out(stdout, "stdout") == -1)
 		rval = 2;
 	return rval;
