@@ -18,10 +18,15 @@ static inline unsigned
 bytes_hash(const void *p, size_t n)
 {
 	const unsigned char	*b = p;
-	uint64_t		 h = 0x9e3779b97f4a7c15ULL ^ n;
+	uint64_t		 h = 0x9e3779b97f4a7c15ULL ^ n, w;
 	size_t			 i;
 
-	for (i = 0; i < n; i++)
+	for (i = 0; i + 8 <= n; i += 8) {
+		memcpy(&w, b + i, 8);
+		h = (h ^ w) * 0xff51afd7ed558ccdULL;
+		h ^= h >> 32;
+	}
+	for (; i < n; i++)
 		h = (h ^ b[i]) * 0x100000001b3ULL;
 	h ^= h >> 33;
 	h *= 0xff51afd7ed558ccdULL;
@@ -409,20 +414,56 @@ first_contact(struct peer *p, const struct ni_flow *f, int failed, int newhost)
 	report_scan(p, p->last, why);
 }
 
-static int
-cmpu64(const void *a, const void *b)
+/* The k-th smallest of v (Hoare's selection, v reordered): O(n). */
+static uint64_t
+select_k(uint64_t *v, size_t n, size_t k)
 {
-	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+	size_t		 lo = 0, hi = n - 1, i, j;
+	uint64_t	 p, t;
 
-	return x < y ? -1 : x > y;
+	while (lo < hi) {
+		p = v[lo + (hi - lo) / 2];
+		i = lo;
+		j = hi;
+		while (i <= j) {
+			while (v[i] < p)
+				i++;
+			while (v[j] > p)
+				j--;
+			if (i <= j) {
+				t = v[i];
+				v[i] = v[j];
+				v[j] = t;
+				i++;
+				if (j == 0)
+					break;
+				j--;
+			}
+		}
+		if (k <= j)
+			hi = j;
+		else if (k >= i)
+			lo = i;
+		else
+			break;
+	}
+	return v[k];
 }
 
 static double
 median(uint64_t *v, size_t n)
 {
-	qsort(v, n, sizeof(*v), cmpu64);
-	return n % 2 ? (double)v[n / 2] : ((double)v[n / 2 - 1] +
-	    (double)v[n / 2]) / 2;
+	uint64_t	 a, b;
+	size_t		 i;
+
+	if (n % 2)
+		return (double)select_k(v, n, n / 2);
+	b = select_k(v, n, n / 2);
+	/* the largest of the lower half */
+	for (a = v[0], i = 1; i < n / 2; i++)
+		if (v[i] > a)
+			a = v[i];
+	return ((double)a + (double)b) / 2;
 }
 
 static int
