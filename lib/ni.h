@@ -24,6 +24,15 @@ char	*ni_strndup(const char *, size_t);
  */
 int	 ni_fclose_out(FILE *, const char *);
 
+/*
+ * A default from the file that NI_CONFIG names ("key = value" lines, #
+ * comments), or NULL.  Options on the command line come first.
+ */
+const char	*ni_config(const char *);
+/* The words of a list ("a,b c"), NULL-terminated; *n of them. */
+char		**ni_split(const char *, const char *, size_t *);
+void		  ni_split_free(char **);
+
 /* An option's number, or exit: "prog: -m 0: too small (1 to 9)". */
 long long ni_number(const char *, const char *, long long, long long);
 
@@ -317,6 +326,8 @@ struct ni_store_opts {
 };
 typedef void	(*ni_store_list_cb)(const char *, int, void *);
 struct ni_store	*ni_store_open(const char *, const struct ni_store_opts *);
+/* Fills what the options left unset from NI_CONFIG (endpoint, region ...). */
+void		 ni_store_opts_config(struct ni_store_opts *);
 const char	*ni_store_prefix(const struct ni_store *);
 const char	*ni_store_url(const struct ni_store *);
 /*

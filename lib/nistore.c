@@ -229,6 +229,19 @@ ni_store_open(const char *url, const struct ni_store_opts *o)
 	return st;
 }
 
+void
+ni_store_opts_config(struct ni_store_opts *o)
+{
+	if (o->endpoint == NULL)
+		o->endpoint = ni_config("endpoint");
+	if (o->region == NULL)
+		o->region = ni_config("region");
+	if (o->profile == NULL)
+		o->profile = ni_config("profile");
+	if (o->ca_file == NULL)
+		o->ca_file = ni_config("ca-file");
+}
+
 const char *
 ni_store_prefix(const struct ni_store *st)
 {

@@ -212,3 +212,16 @@ CASES
 	# the UDP scan is seen as UDP, the slow one as slow or vertical
 	assert_line --regexp ",$net\\.5,.*\"UDP vertical scan"
 }
+
+@test "defaults from the NI_CONFIG file; options still win" {
+	printf '# cron defaults\ncluster = 64.13.134.52/32\n' > "$BATS_TEST_TMPDIR/ni.conf"
+	ni-capture -r "$(data pcap/nDPI/synscan.pcap)" > "$BATS_TEST_TMPDIR/f.csv"
+	NI_CONFIG=$BATS_TEST_TMPDIR/ni.conf run ni-recon "$BATS_TEST_TMPDIR/f.csv"
+	assert_line --index 1 --regexp ',recon,port-scan,[a-z]+,[0-9]+,172\.16\.0\.8,64\.13\.134\.52,'
+	NI_CONFIG=$BATS_TEST_TMPDIR/ni.conf run ni-recon -C 10.99.0.0/16 "$BATS_TEST_TMPDIR/f.csv"
+	assert_equal "${#lines[@]}" 1
+	printf 'cluster 10.0.0.0/8\n' > "$BATS_TEST_TMPDIR/bad.conf"
+	NI_CONFIG=$BATS_TEST_TMPDIR/bad.conf run --separate-stderr ni-recon "$BATS_TEST_TMPDIR/f.csv"
+	assert_failure 1
+	assert_equal "$stderr" "ni-recon: $BATS_TEST_TMPDIR/bad.conf:1: expected \"key = value\""
+}

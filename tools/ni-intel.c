@@ -250,22 +250,15 @@ main(int argc, char *argv[])
 	struct ni_intel	*in;
 	struct stat	 sb;
 	const char	*conf = getenv("NI_INTEL");
-	char		**cluster = NULL, *path = NULL, *p, *save = NULL, *c;
+	char		**cluster = NULL, *path = NULL;
 	size_t		 ncl = 0, entries, intervals;
 	int		 ch, verbose = 0, rval;
 
 	while ((ch = getopt_long(argc, argv, "C:c:hvV", longopts, NULL)) != -1) {
 		switch (ch) {
 		case 'C':
-			c = ni_strdup(optarg);
-			for (p = strtok_r(c, ",", &save); p != NULL;
-			    p = strtok_r(NULL, ",", &save)) {
-				cluster = ni_reallocarray(cluster, ncl + 2,
-				    sizeof(char *));
-				cluster[ncl++] = ni_strdup(p);
-				cluster[ncl] = NULL;
-			}
-			free(c);
+			ni_split_free(cluster);
+			cluster = ni_split(optarg, ",", &ncl);
 			break;
 		case 'c':
 			conf = optarg;
@@ -287,8 +280,12 @@ main(int argc, char *argv[])
 	if (argc == 0)
 		usage(stderr, 2);
 	if (conf == NULL)
-		errx(2, "no feeds: give -c feeds.conf (or a directory with one) "
-		    "or set NI_INTEL");
+		conf = ni_config("intel");
+	if (cluster == NULL && ni_config("cluster") != NULL)
+		cluster = ni_split(ni_config("cluster"), ", ", &ncl);
+	if (conf == NULL)
+		errx(2, "no feeds: give -c feeds.conf (or a directory with one), "
+		    "set NI_INTEL, or intel = ... in NI_CONFIG");
 	/* a directory stands for its feeds.conf */
 	if (stat(conf, &sb) == 0 && S_ISDIR(sb.st_mode)) {
 		if (asprintf(&path, "%s/feeds.conf", conf) == -1)
@@ -318,9 +315,7 @@ main(int argc, char *argv[])
 	}
 	ni_intel_free(&in);
 	free(path);
-	for (size_t i = 0; i < ncl; i++)
-		free(cluster[i]);
-	free(cluster);
+	ni_split_free(cluster);
 	if (ni_fclose_out(stdout, "stdout") == -1)
 		rval = 2;
 	return rval;

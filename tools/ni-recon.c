@@ -844,7 +844,7 @@ main(int argc, char *argv[])
 	struct ni_rec		 rec;
 	struct ni_addr		 a;
 	struct peer		*p, *tmp;
-	char			*c, *tok, *save = NULL, **cl = NULL;
+	char			**cl = NULL;
 	char			 ic[256], fcs[256];
 	const char		*feeds = NULL;
 	size_t			 ncl = 0, i;
@@ -867,15 +867,8 @@ main(int argc, char *argv[])
 			}
 			break;
 		case 'C':
-			c = ni_strdup(optarg);
-			for (tok = strtok_r(c, ",", &save); tok != NULL;
-			    tok = strtok_r(NULL, ",", &save)) {
-				add_cluster(tok);
-				cl = ni_reallocarray(cl, ncl + 2, sizeof(char *));
-				cl[ncl++] = ni_strdup(tok);
-				cl[ncl] = NULL;
-			}
-			free(c);
+			ni_split_free(cl);
+			cl = ni_split(optarg, ",", &ncl);
 			break;
 		case 'F':
 			cf.failratio = atof(optarg);
@@ -931,6 +924,13 @@ main(int argc, char *argv[])
 	}
 	argc -= optind;
 	argv += optind;
+	/* defaults for cron jobs: cluster = cidr,..., intel = feeds */
+	if (cl == NULL && ni_config("cluster") != NULL)
+		cl = ni_split(ni_config("cluster"), ", ", &ncl);
+	for (i = 0; i < ncl; i++)
+		add_cluster(cl[i]);
+	if (feeds == NULL)
+		feeds = ni_config("intel");
 	if (ncluster == 0) {
 		/* the private ranges: where clusters put pods and nodes */
 		static const char *const def[] = { "10.0.0.0/8",
@@ -1004,9 +1004,7 @@ main(int argc, char *argv[])
 		free_peer(p);
 	ni_finding_writer_close(&fw);
 	ni_intel_free(&intel);
-	for (i = 0; i < ncl; i++)
-		free(cl[i]);
-	free(cl);
+	ni_split_free(cl);
 	free(cluster);
 	free(clusterbits);
 	if (ni_fclose_out(stdout, "stdout") == -1)

@@ -562,6 +562,7 @@ main(int argc, char *argv[])
 	argv += optind;
 	if (argc != 1)
 		usage(stderr, 1);
+	ni_store_opts_config(&o);
 	if ((st = ni_store_open(argv[0], &o)) == NULL)
 		return 1;
 	progress = isatty(STDERR_FILENO);

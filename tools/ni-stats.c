@@ -69,28 +69,13 @@ static const struct option longopts[] = {
 	{ NULL,		0,			NULL,	0 }
 };
 
-static char **
-split(const char *s, size_t *n)
-{
-	char	**v = NULL, *c = ni_strdup(s), *p, *save = NULL;
-
-	*n = 0;
-	for (p = strtok_r(c, ",", &save); p != NULL;
-	    p = strtok_r(NULL, ",", &save)) {
-		v = ni_reallocarray(v, *n + 1, sizeof(char *));
-		v[(*n)++] = ni_strdup(p);
-	}
-	free(c);
-	return v;
-}
-
 static void
 parse_values(const char *s)
 {
 	char	**w;
 	size_t	 n, i, k;
 
-	w = split(s, &n);
+	w = ni_split(s, ",", &n);
 	vals = ni_calloc(n, sizeof(*vals));
 	for (i = 0; i < n; i++) {
 		vals[i].title = w[i];
@@ -443,7 +428,7 @@ main(int argc, char *argv[])
 				errx(1, "-e: expression, %s", errbuf);
 			break;
 		case 'k':
-			keys = split(optarg, &nkeys);
+			keys = ni_split(optarg, ",", &nkeys);
 			break;
 		case 'm':
 			maxkeys = (size_t)strtonum(optarg, 1, 1LL << 32,

@@ -744,6 +744,7 @@ main(int argc, char *argv[])
 	argv += optind;
 	if (argc != 1)
 		usage(stderr, 1);
+	ni_store_opts_config(&o);
 	dest = argv[0];
 	if ((store = ni_store_open(dest, &o)) == NULL)
 		return 1;
@@ -757,6 +758,8 @@ main(int argc, char *argv[])
 	/* Unique per run, so that two runs never name an object alike. */
 	snprintf(conf.runid, sizeof(conf.runid), "%lx%05lx",
 	    (unsigned long)time(NULL), (unsigned long)getpid() & 0xfffff);
+	if (conf.spool == NULL && ni_config("spool") != NULL)
+		conf.spool = ni_strdup(ni_config("spool"));
 	if (conf.spool == NULL) {
 		char *d = sanitize(dest);
 
