@@ -225,3 +225,28 @@ CASES
 	assert_failure 1
 	assert_equal "$stderr" "ni-recon: $BATS_TEST_TMPDIR/bad.conf:1: expected \"key = value\""
 }
+
+@test "partitioned by peer, with the per-service values merged: the same volume findings as one run" {
+	awk 'BEGIN {
+	print "start,end,proto,src,sport,dst,dport,pkts,bytes,rpkts,rbytes,flags,rflags,state"
+	for (p = 1; p <= 40; p++) for (i = 0; i < 200; i++)
+		printf "2026-12-04T10:0%d:%02d.%06dZ,2026-12-04T10:0%d:%02d.%06dZ,tcp,198.51.100.%d,%d,10.244.1.5,443,10,%d,8,900,FSPA,FSPA,closed\n", i % 5, i % 60, p, i % 5, i % 60, p + 1, p, 40000 + i, 5000 + (p * 37 + i) % 400
+	for (i = 0; i < 100; i++)
+		printf "2026-12-04T10:02:%02d.5Z,2026-12-04T10:02:%02d.9Z,tcp,203.0.113.7,%d,10.244.1.5,443,6000,8000000,3000,150000,FSPA,FSPA,closed\n", i % 60, i % 60, 50000 + i
+	for (i = 0; i < 5000; i++)
+		printf "2026-12-04T10:03:%02d.%06dZ,2026-12-04T10:03:%02d.%06dZ,tcp,192.0.2.99,%d,10.244.1.5,443,3,200,2,300,FSPA,FSPA,closed\n", i % 60, i, i % 60, i + 1, 1024 + i
+	}' > "$BATS_TEST_TMPDIR/v.csv"
+	ni-recon -C 10.244.0.0/16 "$BATS_TEST_TMPDIR/v.csv" | tail -n +2 | sort > "$BATS_TEST_TMPDIR/one"
+	assert_equal "$(wc -l < "$BATS_TEST_TMPDIR/one")" 2
+	awk -F, -v d="$BATS_TEST_TMPDIR" 'NR == 1 { for (i = 0; i < 3; i++) print > (d "/part" i); next }
+	    { split($4, o, "."); print >> (d "/part" (o[4] % 3)) }' "$BATS_TEST_TMPDIR/v.csv"
+	# alone, a part misjudges its peers: its median is not the service's
+	for i in 0 1 2; do
+		ni-recon -C 10.244.0.0/16 -Y "$BATS_TEST_TMPDIR/values$i" "$BATS_TEST_TMPDIR/part$i" > /dev/null
+	done
+	cat "$BATS_TEST_TMPDIR"/values[012] > "$BATS_TEST_TMPDIR/values"
+	for i in 0 1 2; do
+		ni-recon -C 10.244.0.0/16 -B "$BATS_TEST_TMPDIR/values" "$BATS_TEST_TMPDIR/part$i" | tail -n +2
+	done | sort > "$BATS_TEST_TMPDIR/split"
+	diff "$BATS_TEST_TMPDIR/one" "$BATS_TEST_TMPDIR/split"
+}

@@ -129,6 +129,8 @@ intern(const char *s)
 static struct peer		*peers;
 static size_t			 npeers, evicted;
 static struct ni_map		*usage;	/* ukey -> usage, this window */
+static FILE			*valuesfp;	/* --values: per-pair values */
+static struct ni_map		*baseline;	/* --baseline: bkey -> bval */
 static size_t			 maxusage, untracked;
 static int64_t			 curwin = INT64_MIN;
 static struct ni_addr		*cluster;
@@ -503,6 +505,23 @@ struct sgroup {
 	size_t		 n, at;
 };
 
+/*
+ * A baseline from --values files of several runs (partitions of the
+ * flows by peer): per window and service, the median and MAD that one run
+ * over all the flows would have computed.
+ */
+struct bkey {
+	ni_time		 end;		/* of the window */
+	struct skey	 s;
+};
+
+struct bval {
+	double		 med[2], mad[2];
+	size_t		 m;
+	uint64_t	*v[2];		/* while loading */
+	size_t		 n, cap;
+};
+
 static int
 cmpskey(const void *a, const void *b)
 {
@@ -562,6 +581,115 @@ report_usage(const struct uref *r, int rule, uint64_t x, double lim,
 	    NI_MEDIUM;
 	ni_finding_write(fw, &f);
 	nfindings++;
+}
+
+static void
+write_values(ni_time end, const struct uref *r, size_t m)
+{
+	char	 t[NI_TIME_LEN], svc[NI_ADDR_LEN + 16], peer[NI_ADDR_LEN];
+	size_t	 k;
+
+	ni_time_fmt(end, t);
+	for (k = 0; k < m; k++) {
+		service_name(r[k].k, svc, sizeof(svc));
+		ni_addr_fmt(&r[k].k->peer, peer);
+		fprintf(valuesfp, "%s,%s,%s,%llu,%llu\n", t, svc, peer,
+		    (unsigned long long)r[k].u->bytes,
+		    (unsigned long long)r[k].u->flows);
+	}
+}
+
+/* "addr:port/proto" or "[addr]:port/proto", as service_name() writes. */
+static int
+parse_service(const char *s, struct skey *k)
+{
+	char		 a[NI_ADDR_LEN + 2];
+	const char	*colon, *slash;
+	unsigned	 port, proto;
+	size_t		 n;
+
+	memset(k, 0, sizeof(*k));
+	if ((slash = strrchr(s, '/')) == NULL ||
+	    ni_proto_parse(slash + 1, &proto) == -1)
+		return -1;
+	for (colon = slash; colon > s && *colon != ':'; colon--)
+		continue;
+	if (*colon != ':' || sscanf(colon + 1, "%u", &port) != 1 ||
+	    port > 65535)
+		return -1;
+	n = (size_t)(colon - s);
+	if (n > 1 && s[0] == '[' && s[n - 1] == ']') {
+		s++;
+		n -= 2;
+	}
+	if (n >= sizeof(a))
+		return -1;
+	memcpy(a, s, n);
+	a[n] = '\0';
+	if (ni_addr_parse(a, &k->svc) == -1)
+		return -1;
+	k->port = (uint16_t)port;
+	k->proto = (uint8_t)proto;
+	return 0;
+}
+
+/*
+ * Reads the --values files of every partition (concatenated) into the
+ * statistics that one run over all of them would have used.
+ */
+static void
+load_baseline(const char *path)
+{
+	struct ni_reader	*r;
+	struct ni_rec		 rec;
+	struct bkey		 bk;
+	struct bval		*bv;
+	size_t			 it = 0, i, k;
+	uint64_t		 x;
+	int			 rule;
+
+	if ((r = ni_reader_open(path, 0)) == NULL)
+		exit(1);
+	baseline = ni_map_new(sizeof(struct bkey), sizeof(struct bval));
+	while (ni_read(r, &rec) == 1) {
+		if (strcmp(rec.field[0], "window") == 0)
+			continue;	/* the header of a later part */
+		memset(&bk, 0, sizeof(bk));
+		if (ni_time_parse(rec.field[0], &bk.end) == -1 ||
+		    parse_service(rec.field[1], &bk.s) == -1) {
+			ni_reader_bad(r, &rec, "not a --values line");
+			continue;
+		}
+		bv = ni_map_get(baseline, &bk, 1, NULL);
+		if (bv->n == bv->cap) {
+			bv->cap = bv->cap * 2 + 16;
+			bv->v[0] = ni_reallocarray(bv->v[0], bv->cap, 8);
+			bv->v[1] = ni_reallocarray(bv->v[1], bv->cap, 8);
+		}
+		bv->v[0][bv->n] = strtoull(rec.field[3], NULL, 10);
+		bv->v[1][bv->n++] = strtoull(rec.field[4], NULL, 10);
+	}
+	if (ni_reader_close(&r) == -1)
+		exit(1);
+	while ((bv = ni_map_next(baseline, &it, NULL)) != NULL) {
+		bv->m = bv->n;
+		for (rule = 0; rule < 2; rule++) {
+			uint64_t *w = ni_calloc(bv->n, sizeof(uint64_t));
+
+			memcpy(w, bv->v[rule], bv->n * sizeof(uint64_t));
+			bv->med[rule] = median(w, bv->n);
+			for (k = 0; k < bv->n; k++) {
+				x = bv->v[rule][k];
+				w[k] = (uint64_t)fabs((double)x -
+				    bv->med[rule]);
+			}
+			bv->mad[rule] = median(w, bv->n);
+			free(w);
+			free(bv->v[rule]);
+			bv->v[rule] = NULL;
+		}
+	}
+	(void)i;
 }
 
 /*
@@ -640,21 +768,41 @@ close_window(ni_time end)
 	vals = ni_calloc(n, sizeof(*vals));
 	hit = ni_calloc(n, sizeof(*hit));
 	for (i = 0; i < ns; i++) {
+		struct bkey	 bk;
+		struct bval	*bv = NULL;
+		size_t		 mm;
+
 		g = ni_map_get(groups, svcs[i], 0, NULL);
-		m = g->n;
+		m = mm = g->n;
+		if (valuesfp != NULL)
+			write_values(end, v + g->at, m);
+		if (baseline != NULL) {
+			memset(&bk, 0, sizeof(bk));
+			bk.end = end;
+			bk.s = *svcs[i];
+			bv = ni_map_get(baseline, &bk, 0, NULL);
+		}
 		for (rule = 0; rule < 2; rule++) {
 			struct uref *r = v + g->at;
 
-			for (k = 0; k < m; k++)
-				vals[k] = rule == 0 ? r[k].u->bytes :
-				    r[k].u->flows;
-			med = median(vals, m);
-			for (k = 0; k < m; k++)
-				vals[k] = (uint64_t)fabs((double)(rule == 0 ?
-				    r[k].u->bytes : r[k].u->flows) - med);
-			mad = median(vals, m);
+			if (bv != NULL) {
+				/* the statistics of all the peers, not ours */
+				med = bv->med[rule];
+				mad = bv->mad[rule];
+				m = bv->m;
+			} else {
+				for (k = 0; k < mm; k++)
+					vals[k] = rule == 0 ? r[k].u->bytes :
+					    r[k].u->flows;
+				med = median(vals, mm);
+				for (k = 0; k < mm; k++)
+					vals[k] = (uint64_t)fabs((double)(rule ==
+					    0 ? r[k].u->bytes : r[k].u->flows) -
+					    med);
+				mad = median(vals, mm);
+			}
 			nhit = 0;
-			for (k = 0; k < m; k++) {
+			for (k = 0; k < mm; k++) {
 				u = r[k].u;
 				x = rule == 0 ? u->bytes : u->flows;
 				if ((double)x >= limit(u, rule, m, med, mad,
@@ -814,6 +962,7 @@ duration(const char *opt, const char *s)
 }
 
 static const struct option longopts[] = {
+	{ "baseline",		required_argument,	NULL,	'B' },
 	{ "cluster",		required_argument,	NULL,	'C' },
 	{ "fail-ratio",		required_argument,	NULL,	'F' },
 	{ "help",		no_argument,		NULL,	'h' },
@@ -826,6 +975,7 @@ static const struct option longopts[] = {
 	{ "slow-targets",	required_argument,	NULL,	'T' },
 	{ "strict",		no_argument,		NULL,	'S' },
 	{ "targets",		required_argument,	NULL,	't' },
+	{ "values",		required_argument,	NULL,	'Y' },
 	{ "version",		no_argument,		NULL,	'V' },
 	{ "vertical",		required_argument,	NULL,	'z' },
 	{ "volume",		required_argument,	NULL,	'b' },
@@ -851,9 +1001,17 @@ main(int argc, char *argv[])
 	int			 ch, opts = 0, rval = 0, si, di, sfi, dfi;
 	uint64_t		 m;
 
-	while ((ch = getopt_long(argc, argv, "b:C:F:hI:K:L:P:q:ST:t:VW:w:Z:z:",
+	while ((ch = getopt_long(argc, argv, "B:b:C:F:hI:K:L:P:q:ST:t:VW:w:Y:Z:z:",
 	    longopts, NULL)) != -1) {
 		switch (ch) {
+		case 'B':
+			load_baseline(optarg);
+			break;
+		case 'Y':
+			if ((valuesfp = fopen(optarg, "w")) == NULL)
+				err(1, "%s", optarg);
+			fprintf(valuesfp, "window,service,peer,bytes,flows\n");
+			break;
 		case 'b':
 			{
 				char *e;
@@ -1000,6 +1158,9 @@ main(int argc, char *argv[])
 		    "window not counted by the volume and request rules",
 		    untracked, maxusage);
 	ni_map_free(&usage);
+	ni_map_free(&baseline);
+	if (valuesfp != NULL && ni_fclose_out(valuesfp, "--values") == -1)
+		rval = 1;
 	HASH_ITER(hh, peers, p, tmp)
 		free_peer(p);
 	ni_finding_writer_close(&fw);
@@ -1015,8 +1176,9 @@ main(int argc, char *argv[])
 static void
 usage_exit(FILE *fp, int status)
 {
-	fprintf(fp, "usage: ni-recon [-S] [-b bytes] [-C cidr,...] [-F ratio] "
-	    "[-I feeds] [-K k]\n"
+	fprintf(fp, "usage: ni-recon [-S] [-B baseline] [-b bytes] [-C cidr,...] "
+	    "[-F ratio] [-I feeds]\n"
+	    "                [-K k] [-Y values]\n"
 	    "                [-L time] [-P max-peers] [-q requests] "
 	    "[-T targets] [-t targets]\n"
 	    "                [-W time] [-w time] [-Z hosts] [-z ports] "
