@@ -19,6 +19,20 @@ recon() {
 	ni-capture -r "$f" | ni-recon "$@" | tail -n +2
 }
 
+# 40 peers each send about 1 MB in 200 flows to 10.244.1.5:443; 203.0.113.7
+# sends 800 MB, 192.0.2.99 makes 5000 requests (made-up, for the rules).
+volume_flows() {
+	awk 'BEGIN {
+	print "start,end,proto,src,sport,dst,dport,pkts,bytes,rpkts,rbytes,flags,rflags,state"
+	for (p = 1; p <= 40; p++) for (i = 0; i < 200; i++)
+		printf "2026-12-04T10:0%d:%02d.%06dZ,2026-12-04T10:0%d:%02d.%06dZ,tcp,198.51.100.%d,%d,10.244.1.5,443,10,%d,8,900,FSPA,FSPA,closed\n", i % 5, i % 60, p, i % 5, i % 60, p + 1, p, 40000 + i, 5000 + (p * 37 + i) % 400
+	for (i = 0; i < 100; i++)
+		printf "2026-12-04T10:02:%02d.5Z,2026-12-04T10:02:%02d.9Z,tcp,203.0.113.7,%d,10.244.1.5,443,6000,8000000,3000,150000,FSPA,FSPA,closed\n", i % 60, i % 60, 50000 + i
+	for (i = 0; i < 5000; i++)
+		printf "2026-12-04T10:03:%02d.%06dZ,2026-12-04T10:03:%02d.%06dZ,tcp,192.0.2.99,%d,10.244.1.5,443,3,200,2,300,FSPA,FSPA,closed\n", i % 60, i, i % 60, i + 1, 1024 + i
+	}'
+}
+
 @test "each scan capture: one finding, for the scanner, of the right kind" {
 	local line
 	# capture | cluster and thresholds (those of the peer's expected run
@@ -88,17 +102,7 @@ CASES
 }
 
 @test "inbound volume and request floods: against the median of the service's peers" {
-	# 40 peers each send about 1 MB in 200 flows to 10.244.1.5:443; one
-	# sends 800 MB, another makes 5000 requests
-	awk 'BEGIN {
-	print "start,end,proto,src,sport,dst,dport,pkts,bytes,rpkts,rbytes,flags,rflags,state"
-	for (p = 1; p <= 40; p++) for (i = 0; i < 200; i++)
-		printf "2026-12-04T10:0%d:%02d.%06dZ,2026-12-04T10:0%d:%02d.%06dZ,tcp,198.51.100.%d,%d,10.244.1.5,443,10,%d,8,900,FSPA,FSPA,closed\n", i % 5, i % 60, p, i % 5, i % 60, p + 1, p, 40000 + i, 5000 + (p * 37 + i) % 400
-	for (i = 0; i < 100; i++)
-		printf "2026-12-04T10:02:%02d.5Z,2026-12-04T10:02:%02d.9Z,tcp,203.0.113.7,%d,10.244.1.5,443,6000,8000000,3000,150000,FSPA,FSPA,closed\n", i % 60, i % 60, 50000 + i
-	for (i = 0; i < 5000; i++)
-		printf "2026-12-04T10:03:%02d.%06dZ,2026-12-04T10:03:%02d.%06dZ,tcp,192.0.2.99,%d,10.244.1.5,443,3,200,2,300,FSPA,FSPA,closed\n", i % 60, i, i % 60, i + 1, 1024 + i
-	}' > "$BATS_TEST_TMPDIR/v.csv"
+	volume_flows > "$BATS_TEST_TMPDIR/v.csv"
 	run ni-recon -C 10.244.0.0/16 "$BATS_TEST_TMPDIR/v.csv"
 	assert_success
 	assert_equal "${#lines[@]}" 3
@@ -227,15 +231,7 @@ CASES
 }
 
 @test "partitioned by peer, with the per-service values merged: the same volume findings as one run" {
-	awk 'BEGIN {
-	print "start,end,proto,src,sport,dst,dport,pkts,bytes,rpkts,rbytes,flags,rflags,state"
-	for (p = 1; p <= 40; p++) for (i = 0; i < 200; i++)
-		printf "2026-12-04T10:0%d:%02d.%06dZ,2026-12-04T10:0%d:%02d.%06dZ,tcp,198.51.100.%d,%d,10.244.1.5,443,10,%d,8,900,FSPA,FSPA,closed\n", i % 5, i % 60, p, i % 5, i % 60, p + 1, p, 40000 + i, 5000 + (p * 37 + i) % 400
-	for (i = 0; i < 100; i++)
-		printf "2026-12-04T10:02:%02d.5Z,2026-12-04T10:02:%02d.9Z,tcp,203.0.113.7,%d,10.244.1.5,443,6000,8000000,3000,150000,FSPA,FSPA,closed\n", i % 60, i % 60, 50000 + i
-	for (i = 0; i < 5000; i++)
-		printf "2026-12-04T10:03:%02d.%06dZ,2026-12-04T10:03:%02d.%06dZ,tcp,192.0.2.99,%d,10.244.1.5,443,3,200,2,300,FSPA,FSPA,closed\n", i % 60, i, i % 60, i + 1, 1024 + i
-	}' > "$BATS_TEST_TMPDIR/v.csv"
+	volume_flows > "$BATS_TEST_TMPDIR/v.csv"
 	ni-recon -C 10.244.0.0/16 "$BATS_TEST_TMPDIR/v.csv" | tail -n +2 | sort > "$BATS_TEST_TMPDIR/one"
 	assert_equal "$(wc -l < "$BATS_TEST_TMPDIR/one")" 2
 	awk -F, -v d="$BATS_TEST_TMPDIR" 'NR == 1 { for (i = 0; i < 3; i++) print > (d "/part" i); next }
