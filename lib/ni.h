@@ -429,6 +429,8 @@ int		 ni_finding_writer_close(struct ni_finding_writer **);
  * pointer stays valid until the next insertion or removal.
  */
 struct ni_map;
+/* A 32-bit hash of bytes, never 0: keys that differ in a few bytes spread. */
+uint32_t	 ni_hash_bytes(const void *, size_t);
 struct ni_map	*ni_map_new(size_t, size_t);
 /* The value of a key; with create, a zeroed new one (and *created 1). */
 void		*ni_map_get(struct ni_map *, const void *, int, int *);

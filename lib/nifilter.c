@@ -893,11 +893,23 @@ num_op(enum op op, int64_t a, int64_t b)
 	return cmp_op(op, a < b ? -1 : a > b);
 }
 
+/* A port (or range, with =) of one end. */
+static int
+port_match(struct ni_filter *f, const struct node *n, int c)
+{
+	unsigned	 p;
+
+	if (!get(f, c))
+		return 0;
+	p = (unsigned)f->u[c];
+	return n->op == OP_EQ ? p >= n->lo && p <= n->hi :
+	    num_op(n->op, p, n->lo);
+}
+
 static int
 match(struct ni_filter *f, const struct node *n)
 {
 	int64_t		 v;
-	unsigned	 p;
 	int		 s, d;
 
 	switch (n->kind) {
@@ -922,19 +934,8 @@ match(struct ni_filter *f, const struct node *n)
 		    in_list(n->list, &f->dst);
 		return s || d;
 	case K_PORT:
-		if (n->side != S_DST && get(f, C_SPORT)) {
-			p = (unsigned)f->u[C_SPORT];
-			if (n->op == OP_EQ ? p >= n->lo && p <= n->hi :
-			    num_op(n->op, p, n->lo))
-				return 1;
-		}
-		if (n->side != S_SRC && get(f, C_DPORT)) {
-			p = (unsigned)f->u[C_DPORT];
-			if (n->op == OP_EQ ? p >= n->lo && p <= n->hi :
-			    num_op(n->op, p, n->lo))
-				return 1;
-		}
-		return 0;
+		return (n->side != S_DST && port_match(f, n, C_SPORT)) ||
+		    (n->side != S_SRC && port_match(f, n, C_DPORT));
 	case K_PROTO:
 		return get(f, C_PROTO) && f->u[C_PROTO] == n->lo;
 	case K_STATE:

@@ -18,8 +18,8 @@ struct ni_map {
 	unsigned char	*v;
 };
 
-static uint32_t
-hash(const void *p, size_t n)
+uint32_t
+ni_hash_bytes(const void *p, size_t n)
 {
 	const unsigned char	*b = p;
 	uint64_t		 h = 0x9e3779b97f4a7c15ULL ^ n, w;
@@ -98,7 +98,7 @@ void *
 ni_map_get(struct ni_map *m, const void *key, int create, int *created)
 {
 	unsigned char	*s;
-	uint32_t	 h = hash(key, m->keylen), sh;
+	uint32_t	 h = ni_hash_bytes(key, m->keylen), sh;
 	size_t		 i;
 
 	if (created != NULL)
@@ -135,7 +135,7 @@ ni_map_del(struct ni_map *m, const void *key)
 
 	if (ni_map_get(m, key, 0, NULL) == NULL)
 		return;
-	h = hash(key, m->keylen);
+	h = ni_hash_bytes(key, m->keylen);
 	for (i = home(m, h);; i = (i + 1) & (m->cap - 1)) {
 		s = slotp(m, i);
 		memcpy(&sh, s, 4);

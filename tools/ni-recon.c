@@ -9,35 +9,12 @@
 #include <stdint.h>
 #include <string.h>
 
-/*
- * Keys here are addresses: mostly zero bytes that differ in a few.  A
- * multiply-mix hash spreads them; uthash's default stopped growing its
- * table on them (long chains, 30 times slower).
- */
-static inline unsigned
-bytes_hash(const void *p, size_t n)
-{
-	const unsigned char	*b = p;
-	uint64_t		 h = 0x9e3779b97f4a7c15ULL ^ n, w;
-	size_t			 i;
-
-	for (i = 0; i + 8 <= n; i += 8) {
-		memcpy(&w, b + i, 8);
-		h = (h ^ w) * 0xff51afd7ed558ccdULL;
-		h ^= h >> 32;
-	}
-	for (; i < n; i++)
-		h = (h ^ b[i]) * 0x100000001b3ULL;
-	h ^= h >> 33;
-	h *= 0xff51afd7ed558ccdULL;
-	h ^= h >> 33;
-	return (unsigned)h;
-}
-#define HASH_FUNCTION(keyptr, keylen, hashv) \
-	((hashv) = bytes_hash((keyptr), (keylen)))
-#include <uthash.h>
-
 #include "ni.h"
+
+/* The peers table hashes addresses as ni_map does, a word at a time. */
+#define HASH_FUNCTION(keyptr, keylen, hashv) \
+	((hashv) = ni_hash_bytes((keyptr), (keylen)))
+#include <uthash.h>
 
 #define MAXSAMPLE	12	/* ports and hosts named in the evidence */
 
