@@ -80,6 +80,7 @@ struct ni_rec {
 	char		**field;	/* field[0] .. field[nfield - 1] */
 	size_t		  nfield;
 	size_t		  lineno;	/* 1-based line in the input */
+	int		  quoted;	/* fields were unquoted: not split in place */
 };
 
 struct ni_reader;

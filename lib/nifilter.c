@@ -666,36 +666,34 @@ parse_not(struct parser *ps)
 	return parse_predicate(ps);
 }
 
+/* A left-associative chain of one operator: "a and b and c". */
 static struct node *
-parse_and(struct parser *ps)
+parse_chain(struct parser *ps, struct node *(*operand)(struct parser *),
+    enum kind kind, const char *word, const char *sym)
 {
-	struct node	*n, *a;
+	struct node	*n, *b;
 
-	n = parse_not(ps);
-	while (!ps->failed && (is(ps, "and") || is(ps, "&&"))) {
+	n = operand(ps);
+	while (!ps->failed && (is(ps, word) || is(ps, sym))) {
 		next(ps);
-		a = mknode(K_AND);
-		a->l = n;
-		a->r = parse_not(ps);
-		n = a;
+		b = mknode(kind);
+		b->l = n;
+		b->r = operand(ps);
+		n = b;
 	}
 	return n;
 }
 
 static struct node *
+parse_and(struct parser *ps)
+{
+	return parse_chain(ps, parse_not, K_AND, "and", "&&");
+}
+
+static struct node *
 parse_or(struct parser *ps)
 {
-	struct node	*n, *o;
-
-	n = parse_and(ps);
-	while (!ps->failed && (is(ps, "or") || is(ps, "||"))) {
-		next(ps);
-		o = mknode(K_OR);
-		o->l = n;
-		o->r = parse_and(ps);
-		n = o;
-	}
-	return n;
+	return parse_chain(ps, parse_and, K_OR, "or", "||");
 }
 
 struct ni_filter *

@@ -368,7 +368,6 @@ build(struct ni_intel *in, struct rangeset *rs, int v6)
 			memcpy(o6[n].lo, rs->ev[i].a, 16);
 			o6[n++].set = (uint32_t)s;
 		} else {
-			memcpy(&o4[n].lo, rs->ev[i].a, 4);
 			o4[n].lo = (uint32_t)rs->ev[i].a[0] << 24 |
 			    (uint32_t)rs->ev[i].a[1] << 16 |
 			    (uint32_t)rs->ev[i].a[2] << 8 | rs->ev[i].a[3];

@@ -261,6 +261,7 @@ read_quoted(struct ni_reader *r, char *line, size_t len, struct ni_rec *rec)
 		r->field[i] = r->qbuf + r->qoff[i];
 	rec->field = r->field;
 	rec->nfield = r->nq;
+	rec->quoted = 1;
 	return 0;
 }
 
@@ -295,6 +296,7 @@ read_record(struct ni_reader *r, struct ni_rec *rec)
 			rec->field = r->field;
 			rec->nfield = n;
 			rec->lineno = r->lineno;
+			rec->quoted = 0;
 			return 1;
 		}
 		/* Undo the split: the quoted path parses the line whole. */

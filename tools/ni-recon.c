@@ -621,7 +621,7 @@ load_baseline(const char *path)
 	struct ni_rec		 rec;
 	struct bkey		 bk;
 	struct bval		*bv;
-	size_t			 it = 0, i, k;
+	size_t			 it = 0, k;
 	uint64_t		 x;
 	int			 rule;
 
@@ -666,7 +666,6 @@ load_baseline(const char *path)
 			bv->v[rule] = NULL;
 		}
 	}
-	(void)i;
 }
 
 /*
@@ -804,10 +803,10 @@ close_window(ni_time end)
 	free(hit);
 }
 
+/* The initiator is the outside peer: its packets and bytes are into us. */
 static void
 account(const struct ni_flow *f, const struct ni_addr *ext,
-    const struct ni_addr *in, uint16_t port, const char *ic, const char *fc,
-    int ext_is_src)
+    const struct ni_addr *in, uint16_t port, const char *ic, const char *fc)
 {
 	struct usage	*u;
 	struct ukey	 k;
@@ -836,8 +835,8 @@ account(const struct ni_flow *f, const struct ni_addr *ext,
 		u->feeds = fc;
 	}
 	u->flows++;
-	u->pkts += ext_is_src ? f->pkts : f->rpkts;
-	u->bytes += ext_is_src ? f->bytes : f->rbytes;
+	u->pkts += f->pkts;
+	u->bytes += f->bytes;
 	if (f->end > u->last)
 		u->last = f->end;
 }
@@ -861,7 +860,7 @@ flow(const struct ni_flow *f, const char *ic, const char *fc)
 	ext = &f->src;
 	in = &f->dst;
 	port = f->dport;
-	account(f, ext, in, port, ic, fc, 1);
+	account(f, ext, in, port, ic, fc);
 	/*
 	 * Probes start conversations.  ICMP errors do not; nor do TCP
 	 * segments without a SYN that carry a RST (backscatter, teardowns).
@@ -969,13 +968,12 @@ main(int argc, char *argv[])
 	struct ni_flowcols	 fc;
 	struct ni_flow		 f;
 	struct ni_rec		 rec;
-	struct ni_addr		 a;
 	struct peer		*p, *tmp;
 	char			**cl = NULL;
 	char			 ic[256], fcs[256];
 	const char		*feeds = NULL;
 	size_t			 ncl = 0, i;
-	int			 ch, opts = 0, rval = 0, si, di, sfi, dfi;
+	int			 ch, opts = 0, rval = 0, si, sfi;
 	uint64_t		 m;
 
 	while ((ch = getopt_long(argc, argv, "B:b:C:F:hI:K:L:P:q:ST:t:VW:w:Y:Z:z:",
@@ -1093,12 +1091,9 @@ main(int argc, char *argv[])
 			rval = 1;
 			continue;
 		}
+		/* the outside peer is the initiator: its intel is src's */
 		si = ni_reader_col(r, "src_intel");
-		di = ni_reader_col(r, "dst_intel");
 		sfi = ni_reader_col(r, "src_intel_feeds");
-		dfi = ni_reader_col(r, "dst_intel_feeds");
-		(void)di;
-		(void)dfi;
 		for (;;) {
 			/* findings reach the next tool before we wait */
 			if (!ni_reader_pending(r))
@@ -1110,8 +1105,7 @@ main(int argc, char *argv[])
 			/* the peer's intel: enriched columns, or our feeds */
 			ic[0] = fcs[0] = '\0';
 			if (intel != NULL) {
-				a = f.src;
-				if ((m = ni_intel_lookup(intel, &a)) != 0)
+				if ((m = ni_intel_lookup(intel, &f.src)) != 0)
 					ni_intel_describe(intel, m, ic,
 					    sizeof(ic), fcs, sizeof(fcs));
 			} else if (si != -1) {

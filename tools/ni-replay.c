@@ -1,8 +1,6 @@
 /* ni-replay -- the flows of a time range of a bucket, back to ni-flow(5) in event-time order. */
 #include "config.h"
 
-#include <sys/stat.h>
-
 #include <err.h>
 #include <getopt.h>
 #include <stdio.h>
@@ -10,7 +8,6 @@
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
-#include <zlib.h>
 
 #include "ni.h"
 
@@ -22,14 +19,14 @@ struct object {
 /* One output line: where it is and when its flow started. */
 struct line {
 	ni_time		 start;
-	const char	*p;		/* the line, without its LF */
+	size_t		 off;		/* in the run's text; ends with LF */
 	uint32_t	 len;
 	uint32_t	 idx;		/* keeps the order of equal starts */
 };
 
-/* The selected flows of one object, sorted by start. */
+/* The selected flows of one object, as output lines sorted by start. */
 struct run {
-	char		*text, *extra;	/* what the lines point into */
+	char		*text;
 	struct line	*v;
 	size_t		 n, next;
 };
@@ -159,15 +156,13 @@ emit(ni_time limit)
 		}
 		if (best == NULL || best->v[best->next].start >= limit)
 			break;
-		fwrite(best->v[best->next].p, 1, best->v[best->next].len,
-		    stdout);
-		putchar('\n');
+		fwrite(best->text + best->v[best->next].off, 1,
+		    best->v[best->next].len, stdout);
 		best->next++;
 	}
 	for (i = 0; i < nruns; i++)
 		if (runs[i].next == runs[i].n) {
 			free(runs[i].text);
-			free(runs[i].extra);
 			free(runs[i].v);
 			runs[i--] = runs[--nruns];
 		}
@@ -184,36 +179,22 @@ set_output(const char *const *names, size_t n)
 		out[k] = ni_strdup(names[k]);
 }
 
-static void
-add_line(struct run *r, size_t *cap, ni_time t, const char *p, size_t len)
-{
-	if (r->n == *cap) {
-		*cap = *cap * 2 + 1024;
-		r->v = ni_reallocarray(r->v, *cap, sizeof(*r->v));
-	}
-	r->v[r->n].start = t;
-	r->v[r->n].p = p;
-	r->v[r->n].len = (uint32_t)len;
-	r->v[r->n].idx = (uint32_t)r->n;
-	r->n++;
-}
-
 /*
- * The general path, for objects with quoted fields: libni's reader, and
- * each selected flow written again as a line of the output's columns.
+ * Reads one downloaded object into a run: each selected flow as a line of
+ * the output's columns (found by name), sorted by start -- ni-upload
+ * writes them sorted, so the sort is mostly skipped.
  */
 static int
-load_quoted(FILE *tmp, const char *name, struct run *r)
+load(FILE *tmp, const char *name)
 {
 	struct ni_reader	*rd;
 	struct ni_rec		 rec;
+	struct run		 r;
 	const char		**f;
 	char			*line = NULL;
-	size_t			 k, n, cap = 0, vcap = 0, len, xlen = 0, xcap = 0;
-	size_t			 offcap = 0;
-	size_t			*off = NULL;
-	ni_time			 t;
-	int			*map, cs, rval = 0;
+	size_t			 k, n, cap = 0, vcap = 0, len, tlen = 0, tcap = 0;
+	ni_time			 t, prev = INT64_MIN;
+	int			*map, cs, rval = 0, sorted = 1, same;
 
 	rewind(tmp);
 	if ((rd = ni_reader_fdopen(dup(fileno(tmp)), name, 0)) == NULL)
@@ -230,8 +211,12 @@ load_quoted(FILE *tmp, const char *name, struct run *r)
 		set_output(ni_reader_names(rd, &n), n);
 	map = ni_calloc(nout, sizeof(int));
 	f = ni_calloc(nout, sizeof(char *));
-	for (k = 0; k < nout; k++)
+	same = n == nout;
+	for (k = 0; k < nout; k++) {
 		map[k] = ni_reader_col(rd, out[k]);
+		same = same && map[k] == (int)k;
+	}
+	memset(&r, 0, sizeof(r));
 	while (ni_read(rd, &rec) == 1) {
 		if (ni_time_parse(rec.field[cs], &t) == -1) {
 			ni_reader_bad(rd, &rec, "bad start \"%s\"",
@@ -240,252 +225,50 @@ load_quoted(FILE *tmp, const char *name, struct run *r)
 		}
 		if (t < from || t >= to)
 			continue;
-		for (k = 0; k < nout; k++)
-			f[k] = map[k] == -1 ? "" : rec.field[map[k]];
-		len = ni_csv_join(&line, &cap, f, nout) - 1;
-		if (xlen + len > xcap) {
-			xcap = (xlen + len) * 2;
-			r->extra = ni_reallocarray(r->extra, xcap, 1);
-		}
-		memcpy(r->extra + xlen, line, len);
-		/* offsets now, pointers once extra stops moving */
-		add_line(r, &vcap, t, NULL, len);
-		if (r->n > offcap) {
-			offcap = offcap * 2 + 1024;
-			off = ni_reallocarray(off, offcap, sizeof(*off));
-		}
-		off[r->n - 1] = xlen;
-		xlen += len;
-	}
-	for (k = 0; k < r->n; k++)
-		r->v[k].p = r->extra + off[k];
-	if (ni_reader_close(&rd) == -1)
-		rval = -1;
-	free(off);
-	free(line);
-	free(map);
-	free(f);
-	return rval;
-}
+		if (same && !rec.quoted) {
+			/* split in place: the line is the fields, NUL for comma */
+			char *e = rec.field[n - 1] + strlen(rec.field[n - 1]);
 
-/* The whole object in memory, decompressed if it is gzip. */
-static int
-slurp(FILE *tmp, const char *name, char **text, size_t *len)
-{
-	struct stat	 sb;
-	unsigned char	*raw;
-	size_t		 cap;
-	z_stream	 z;
-	int		 rc;
-
-	fflush(tmp);
-	if (fstat(fileno(tmp), &sb) == -1)
-		err(1, "tmpfile");
-	raw = ni_malloc((size_t)sb.st_size + 1);
-	rewind(tmp);
-	if (fread(raw, 1, (size_t)sb.st_size, tmp) != (size_t)sb.st_size)
-		err(1, "tmpfile");
-	if (sb.st_size < 2 || raw[0] != 0x1f || raw[1] != 0x8b) {
-		*text = (char *)raw;
-		*len = (size_t)sb.st_size;
-		return 0;
-	}
-	memset(&z, 0, sizeof(z));
-	if (inflateInit2(&z, 15 + 16) != Z_OK)
-		errx(1, "cannot start zlib");
-	cap = (size_t)sb.st_size * 8 + 65536;
-	*text = ni_malloc(cap);
-	z.next_in = raw;
-	z.avail_in = (unsigned)sb.st_size;
-	for (;;) {
-		if (cap - z.total_out < 65536) {
-			cap *= 2;
-			*text = ni_reallocarray(*text, cap, 1);
-		}
-		z.next_out = (unsigned char *)*text + z.total_out;
-		z.avail_out = (unsigned)(cap - z.total_out);
-		rc = inflate(&z, Z_NO_FLUSH);
-		if (rc == Z_STREAM_END) {
-			if (z.avail_in == 0)
-				break;
-			/* another gzip member follows */
-			{
-				uLong done = z.total_out;
-
-				inflateReset(&z);
-				z.total_out = done;
-			}
-			continue;
-		}
-		if (rc != Z_OK) {
-			warnx("%s: %s", name, rc == Z_BUF_ERROR ?
-			    "compressed data cut short" : z.msg != NULL ? z.msg :
-			    "corrupt compressed data");
-			inflateEnd(&z);
-			free(raw);
-			free(*text);
-			return -1;
-		}
-	}
-	*len = z.total_out;
-	inflateEnd(&z);
-	free(raw);
-	return 0;
-}
-
-/*
- * Reads one downloaded object into a run.  Objects without quotes -- all
- * but a few -- are split in place: the lines are written as they came.
- */
-static int
-load(FILE *tmp, const char *name)
-{
-	struct run	 r;
-	char		*text, *p, *end, *nl, *c, **names, tb[NI_TIME_LEN];
-	size_t		 len, n, k, vcap = 0, lineno = 1, bad = 0, xo = 0;
-	ni_time		 t, prev = INT64_MIN;
-	int		*map = NULL, cs = -1, same, sorted = 1, rval = 0;
-
-	memset(&r, 0, sizeof(r));
-	if (slurp(tmp, name, &text, &len) == -1)
-		return -1;
-	if (len == 0) {
-		free(text);
-		return 0;
-	}
-	if (memchr(text, '"', len) != NULL || memchr(text, '\r', len) != NULL) {
-		free(text);
-		rval = load_quoted(tmp, name, &r);
-		goto add;
-	}
-	r.text = text;
-	end = text + len;
-	if ((nl = memchr(text, '\n', len)) == NULL)
-		nl = end;
-	*nl = '\0';
-	for (n = 1, p = text; (p = strchr(p, ',')) != NULL; p++)
-		n++;
-	names = ni_calloc(n, sizeof(char *));
-	for (k = 0, p = text; k < n; k++) {
-		names[k] = p;
-		if ((c = strchr(p, ',')) != NULL) {
-			*c = '\0';
-			p = c + 1;
-		}
-		if (strcmp(names[k], "start") == 0)
-			cs = (int)k;
-	}
-	if (cs == -1) {
-		warnx("%s:1: no \"start\" column: not a flow file", name);
-		free(names);
-		free(text);
-		return -1;
-	}
-	if (out == NULL)
-		set_output((const char *const *)names, n);
-	same = n == nout;
-	map = ni_calloc(nout, sizeof(int));
-	for (k = 0; k < nout; k++) {
-		map[k] = -1;
-		for (size_t j = 0; j < n; j++)
-			if (strcmp(out[k], names[j]) == 0)
-				map[k] = (int)j;
-		same = same && map[k] == (int)k;
-	}
-	free(names);
-	if (!same) {
-		/* a mapped line is at most its line plus a comma a column */
-		size_t lines = 1;
-
-		for (p = text; (p = memchr(p, '\n', (size_t)(end - p))) != NULL;
-		    p++)
-			lines++;
-		r.extra = ni_malloc(len + lines * (nout + 1) + 1);
-	}
-	for (p = nl + 1; p < end; p = nl + 1) {
-		lineno++;
-		if ((nl = memchr(p, '\n', (size_t)(end - p))) == NULL)
-			nl = end;
-		if (nl == p)
-			continue;
-		/* the start field, and the number of fields */
-		const char *fs = p, *fe = NULL;
-		for (k = 0, c = p; ; k++) {
-			char *q = memchr(c, ',', (size_t)(nl - c));
-
-			if ((int)k == cs) {
-				fs = c;
-				fe = q != NULL ? q : nl;
-			}
-			if (q == NULL)
-				break;
-			c = q + 1;
-		}
-		if (k + 1 != n) {
-			if (++bad <= 20)
-				warnx("%s:%zu: %zu fields, header has %zu", name,
-				    lineno, k + 1, n);
-			continue;
-		}
-		if ((size_t)(fe - fs) >= sizeof(tb) ||
-		    (memcpy(tb, fs, (size_t)(fe - fs)), tb[fe - fs] = '\0',
-		    ni_time_parse(tb, &t) == -1)) {
-			if (++bad <= 20)
-				warnx("%s:%zu: bad start \"%.*s\"", name,
-				    lineno, (int)(fe - fs), fs);
-			continue;
-		}
-		if (t < from || t >= to)
-			continue;
-		if (same) {
-			add_line(&r, &vcap, t, p, (size_t)(nl - p));
+			len = (size_t)(e - rec.field[0]);
+			for (k = 1; k < n; k++)
+				rec.field[k][-1] = ',';
+			*e = '\n';
+			f[0] = rec.field[0];
+			len++;
 		} else {
-			/* the output's columns, from this line's fields */
-			const char *fld[1024];
-			size_t nf = 0, o;
-			char *q = r.extra + xo;
-
-			for (c = p; nf < 1024; ) {
-				char *e2 = memchr(c, ',', (size_t)(nl - c));
-
-				fld[nf++] = c;
-				if (e2 == NULL) {
-					*nl = '\0';
-					break;
-				}
-				*e2 = '\0';
-				c = e2 + 1;
-			}
-			o = 0;
-			for (k = 0; k < nout; k++) {
-				const char *v = map[k] == -1 ? "" : fld[map[k]];
-				size_t vl = strlen(v);
-
-				memcpy(q + o, v, vl);
-				o += vl;
-				if (k + 1 < nout)
-					q[o++] = ',';
-			}
-			add_line(&r, &vcap, t, q, o);
-			xo += o;
+			for (k = 0; k < nout; k++)
+				f[k] = map[k] == -1 ? "" : rec.field[map[k]];
+			len = ni_csv_join(&line, &cap, f, nout);
+			f[0] = line;
 		}
+		if (tlen + len > tcap) {
+			tcap = (tlen + len) * 2;
+			r.text = ni_reallocarray(r.text, tcap, 1);
+		}
+		memcpy(r.text + tlen, f[0], len);
+		if (r.n == vcap) {
+			vcap = vcap * 2 + 1024;
+			r.v = ni_reallocarray(r.v, vcap, sizeof(*r.v));
+		}
+		r.v[r.n].start = t;
+		r.v[r.n].off = tlen;
+		r.v[r.n].len = (uint32_t)len;
+		r.v[r.n].idx = (uint32_t)r.n;
+		r.n++;
+		tlen += len;
 		if (t < prev)
 			sorted = 0;
 		prev = t;
 	}
-	if (bad > 0) {
-		warnx("%s: %zu malformed line%s skipped", name, bad,
-		    bad == 1 ? "" : "s");
+	if (ni_reader_close(&rd) == -1)
 		rval = -1;
-	}
+	free(line);
 	free(map);
-	/* ni-upload writes objects sorted by start; others are sorted here */
+	free(f);
 	if (!sorted)
 		qsort(r.v, r.n, sizeof(*r.v), cmpline);
-add:
 	if (r.n == 0) {
 		free(r.text);
-		free(r.extra);
 		free(r.v);
 		return rval;
 	}

@@ -231,8 +231,7 @@ bind(struct ni_reader *r)
 }
 
 static void
-add(struct ni_reader *r, const struct ni_flowcols *fc, struct ni_flow *f,
-    const struct ni_rec *rec)
+add(const struct ni_flow *f, const struct ni_rec *rec)
 {
 	struct group	*g;
 	struct dval	*d;
@@ -241,8 +240,6 @@ add(struct ni_reader *r, const struct ni_flowcols *fc, struct ni_flow *f,
 	const char	*s;
 	uint64_t	 inc;
 
-	(void)r;
-	(void)fc;
 	for (i = 0; i < nkeys; i++) {
 		if (keyci[i] == -2) {
 			ni_time_fmt(f->start - ((f->start % bin) + bin) % bin,
@@ -500,7 +497,7 @@ main(int argc, char *argv[])
 				continue;
 			if (ni_flow_get(r, &fc, &rec, &f) == -1)
 				continue;
-			add(r, &fc, &f, &rec);
+			add(&f, &rec);
 		}
 		if (ni_reader_close(&r) == -1)
 			rval = 1;

@@ -46,6 +46,7 @@ static struct {
 static struct {
 	uint64_t	 objects, flows, bytes, kept;
 	int		 fatal;		/* a 4xx: stop sending, keep the spool */
+	int		 ready;		/* objects may wait in SPOOL/ready */
 	time_t		 down_until;	/* the store is down: wait before trying */
 	int		 down_count;
 	int		 progress;
@@ -268,8 +269,10 @@ seal_file(const char *path, const char *cluster, int64_t window,
 	} else if (ni_write_durable(rp, gz, len) == -1) {
 		warn("%s", rp);
 		rval = -1;
-	} else
+	} else {
 		unlink(path);
+		run.ready = 1;
+	}
 	if (rval == 0)
 		free(gz);
 	free(rp);
@@ -371,7 +374,9 @@ drain(int force)
 	FILE			*fp;
 	int			 rc;
 
-	if (run.fatal || (!force && time(NULL) < run.down_until))
+	/* listing the spool each time input pauses would be I/O for nothing */
+	if (run.fatal || (!force && (!run.ready || time(NULL) <
+	    run.down_until)))
 		return;
 	if (asprintf(&dir, "%s/ready", conf.spool) == -1)
 		err(1, NULL);
@@ -442,6 +447,8 @@ drain(int force)
 		if (rc != 0)
 			break;
 	}
+	if (i == p.n)
+		run.ready = 0;
 	for (i = 0; i < p.n; i++)
 		free(p.keys[i]);
 	free(p.keys);
